@@ -1,3 +1,23 @@
 """Template-aware Link preload headers, HTTP/2 push and 103 Early Hints for Flask."""
 
+from .decorator import http2push
+from .errors import ConfigError, ManifestError, PushError
+from .extension import PushTemplates
+from .functions import push_link_tags, push_url, push_url_for
+from .jinja_ext import PushExtension
+from .links import Link
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "Link",
+    "ManifestError",
+    "PushError",
+    "PushExtension",
+    "PushTemplates",
+    "http2push",
+    "push_link_tags",
+    "push_url",
+    "push_url_for",
+]

@@ -1,0 +1,81 @@
+"""``@http2push``: flask-http2-push's view decorator, as a drop-in replacement."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import Flask, current_app, request
+from flask.typing import ResponseReturnValue
+
+from .headers import add_link_header
+from .recording import recorded_pushes, request_pushes
+from .state import PushState, get_state
+
+ViewFunction = TypeVar("ViewFunction", bound=Callable[..., Any])
+
+#: The attribute a decorated view carries, naming its manifest (``flask push check`` reads it).
+MANIFEST_ATTRIBUTE = "push_manifest"
+
+
+def http2push(manifest: str = "push_manifest.json") -> Callable[[ViewFunction], ViewFunction]:
+    """Add the assets of a flask-http2-push manifest to the view's ``Link`` header.
+
+    Works as flask-http2-push's decorator did, in an app that never set up
+    :class:`~flask_push_templates.PushTemplates`; with it, the manifest's links merge with the
+    page's other pushes. A relative ``manifest`` path is looked up under ``app.root_path``,
+    then in the working directory.
+    """
+
+    def decorator(view: ViewFunction) -> ViewFunction:
+        if inspect.iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+                app, state = _begin(manifest)
+                return _finish(app, state, await view(*args, **kwargs))
+
+            wrapper: Callable[..., Any] = async_wrapper
+        else:
+
+            @functools.wraps(view)
+            def sync_wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+                app, state = _begin(manifest)
+                return _finish(app, state, view(*args, **kwargs))
+
+            wrapper = sync_wrapper
+        setattr(wrapper, MANIFEST_ATTRIBUTE, manifest)
+        return cast(ViewFunction, wrapper)
+
+    return decorator
+
+
+def resolve_manifest_path(app: Flask, manifest: str) -> str:
+    """Where a view's manifest is: absolute as given, else under the app, else in the cwd."""
+    if os.path.isabs(manifest):
+        return manifest
+    in_app = os.path.join(app.root_path, manifest)
+    if os.path.exists(in_app):
+        return in_app
+    in_cwd = os.path.abspath(manifest)
+    # flask-http2-push opened the path relative to the working directory; keep that working.
+    return in_cwd if os.path.exists(in_cwd) else in_app
+
+
+def _begin(manifest: str) -> tuple[Flask, PushState]:
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    state = get_state(app)
+    pushes = request_pushes()
+    if pushes is not None:
+        pushes.view_manifests.append(resolve_manifest_path(app, manifest))
+    return app, state
+
+
+def _finish(app: Flask, state: PushState, rv: ResponseReturnValue) -> ResponseReturnValue:
+    if state.hooks_installed:
+        return rv  # the app's response hook adds the links
+    response = app.make_response(rv)
+    return add_link_header(response, app, state, recorded_pushes(), request.endpoint)

@@ -1,0 +1,15 @@
+"""The exceptions this package raises; all are ``ValueError`` subclasses."""
+
+from __future__ import annotations
+
+
+class PushError(ValueError):
+    """A push cannot be turned into a link: the message names the value and the choices."""
+
+
+class ManifestError(PushError):
+    """A manifest file is missing, malformed or has an invalid entry (message names the file)."""
+
+
+class ConfigError(PushError):
+    """A ``PUSH_*`` configuration value is invalid (message names the key)."""

@@ -1,0 +1,134 @@
+"""When a response gets a ``Link`` header, and which links go into it.
+
+The links of a response are, in this order of mention: what the request recorded (views
+and templates), the decorated view's manifests, the manifest groups of the templates it
+rendered (and of the templates those extend or include), and the app manifest's entries.
+They are de-duplicated by URL, sorted by weight, cut to the configured budget, and added
+as one more ``Link`` field, after any the view set itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable
+
+from flask import Flask, Response
+
+from .links import Link, build_link, encode_target, serialize_links
+from .linkset import LinkSet
+from .manifest import ManifestEntry
+from .recording import RequestPushes
+from .state import PushState
+from .urls import asset_url
+
+log = logging.getLogger(__name__)
+
+_LINK_TARGET = re.compile(r"<([^>]*)>")
+
+
+def wants_links(response: Response, state: PushState) -> bool:
+    """Whether ``response`` is one that gets links: enabled, 2xx, and of a pushed mimetype."""
+    settings = state.settings
+    return (
+        settings.enabled
+        and 200 <= response.status_code < 300
+        and response.mimetype in settings.mimetypes
+    )
+
+
+def collect_links(
+    app: Flask, state: PushState, pushes: RequestPushes | None, streamed: bool = False
+) -> LinkSet:
+    """Every link the current response should name, merged, in order of mention.
+
+    :param streamed: the body is rendered after the headers are sent, so the templates'
+        pushes have not been recorded yet: use their statically known pushes instead.
+    """
+    links = LinkSet()
+    templates: list[str] = []
+    if pushes is not None:
+        for link in pushes.links:
+            links.add(link, explicit=True)
+        for path in pushes.view_manifests:
+            manifest = state.manifests.get(path, app.jinja_env.auto_reload)
+            if manifest is not None:
+                links.update(manifest_links(state, manifest.entries))
+        templates = state.templates.closure(app.jinja_env, pushes.templates)
+        if streamed:
+            for name in templates:
+                for push in state.templates.info(app.jinja_env, name).static_pushes:
+                    url = asset_url(push.asset, state.settings.static_endpoint)
+                    links.add(build_link(url, push.destination, push.attributes))
+    app_manifest_path = manifest_path(state)
+    if app_manifest_path is not None:
+        manifest = state.manifests.get(app_manifest_path, app.jinja_env.auto_reload)
+        if manifest is not None:
+            for name in templates:
+                links.update(manifest_links(state, manifest.groups.get(name, ())))
+            links.update(manifest_links(state, manifest.entries))
+    return links
+
+
+def manifest_path(state: PushState) -> str | None:
+    """The absolute path of the app's ``PUSH_MANIFEST``, if one is configured."""
+    configured = state.settings.manifest
+    if configured is None:
+        return None
+    return os.path.join(state.root_path, configured)
+
+
+def manifest_links(state: PushState, entries: Iterable[ManifestEntry]) -> Iterable[Link]:
+    static_endpoint = state.settings.static_endpoint
+    for entry in entries:
+        url = asset_url(entry.asset, static_endpoint)
+        yield build_link(url, entry.destination, entry.attributes)
+
+
+def add_link_header(
+    response: Response,
+    app: Flask,
+    state: PushState,
+    pushes: RequestPushes | None,
+    endpoint: str | None,
+) -> Response:
+    """Add this request's links to ``response`` if it is one that gets them."""
+    if not wants_links(response, state):
+        return response
+    links = collect_links(app, state, pushes, streamed=response.is_streamed)
+    if not links:
+        return response
+    existing = response.headers.getlist("Link")
+    named = {encode_target(url) for value in existing for url in _LINK_TARGET.findall(value)}
+    settings = state.settings
+    candidates = [link for link in links.by_priority() if link.url not in named]
+    if settings.nopush:
+        candidates = [link.with_nopush() for link in candidates]
+    # The budget covers every Link field, the view's own included: it is the proxy's
+    # buffer that overflows, whoever wrote the header.
+    budget = settings.max_header_bytes - sum(len(value) + 2 for value in existing)
+    kept = fit_links(candidates, settings.max_links, budget)
+    if len(kept) < len(candidates) and state.first_warning_for(endpoint):
+        log.warning(
+            "%s: %d of %d links left out of the Link header (PUSH_MAX_LINKS=%d, "
+            "PUSH_MAX_HEADER_BYTES=%d); the lowest weights were dropped",
+            endpoint,
+            len(candidates) - len(kept),
+            len(candidates),
+            settings.max_links,
+            settings.max_header_bytes,
+        )
+    if kept:
+        response.headers.add("Link", serialize_links(kept))
+    return response
+
+
+def fit_links(links: list[Link], max_links: int, max_bytes: int) -> list[Link]:
+    """The longest prefix of ``links`` within ``max_links`` and ``max_bytes`` of header."""
+    size = -2  # no ", " before the first link
+    for count, link in enumerate(links[:max_links]):
+        size += len(link.header_value) + 2
+        if size > max_bytes:
+            return links[:count]
+    return links[:max_links]

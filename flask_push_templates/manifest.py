@@ -1,0 +1,204 @@
+"""Push manifests: reading, validating and caching the JSON files that list assets.
+
+Two formats, told apart entry by entry:
+
+* flat, flask-http2-push's: ``{"/static/app.js": {"type": "script", "weight": 1}}``, whose
+  entries apply to every page that uses the manifest;
+* multi-page, the npm ``http2-push-manifest`` tool's:
+  ``{"index.html": {"/static/app.js": {"type": "script"}}}``, whose groups apply when the
+  template of that name is rendered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ManifestError, PushError
+from .links import AttributeValue, build_link
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One asset of a manifest, as written there (its URL is resolved per request)."""
+
+    asset: str
+    destination: str | None = None
+    attributes: tuple[tuple[str, AttributeValue], ...] = ()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A parsed manifest: entries for every page, and groups by template name."""
+
+    path: str
+    entries: tuple[ManifestEntry, ...] = ()
+    groups: Mapping[str, tuple[ManifestEntry, ...]] = field(default_factory=dict)
+
+
+def load_manifest(path: str) -> Manifest:
+    """Read and validate the manifest at ``path``.
+
+    :raises ManifestError: naming the file, and the line and column or the entry at fault.
+    """
+    try:
+        with open(path, "rb") as file:
+            raw = file.read()
+    except FileNotFoundError:
+        raise ManifestError(f"push manifest {path} does not exist") from None
+    except OSError as error:
+        raise ManifestError(f"push manifest {path} cannot be read: {error.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ManifestError(
+            f"push manifest {path} is not UTF-8 (byte {error.start}): save it as UTF-8 JSON"
+        ) from None
+    return parse_manifest(text, path)
+
+
+def parse_manifest(text: str, path: str) -> Manifest:
+    """Validate a manifest's JSON ``text``; ``path`` is used in error messages."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ManifestError(
+            f"push manifest {path}, line {error.lineno}, column {error.colno}: "
+            f"invalid JSON: {error.msg}"
+        ) from None
+    if not isinstance(document, dict):
+        raise ManifestError(
+            f"push manifest {path}: must be a JSON object mapping asset URLs to "
+            f'{{"type": ..., "weight": ...}}, not {type(document).__name__}'
+        )
+    reader = _ManifestReader(text, path)
+    entries: list[ManifestEntry] = []
+    groups: dict[str, tuple[ManifestEntry, ...]] = {}
+    for key, value in document.items():
+        if _is_group(key, value):
+            groups[key] = tuple(
+                reader.entry(asset, spec, group=key) for asset, spec in value.items()
+            )
+        else:
+            entries.append(reader.entry(key, value))
+    return Manifest(path, tuple(entries), groups)
+
+
+def _is_group(key: str, value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    if value:
+        return all(isinstance(spec, dict) for spec in value.values())
+    # An empty object is an empty page group ("about.html": {}) unless it names an asset.
+    try:
+        build_link(key)
+    except PushError:
+        return True
+    return False
+
+
+class _ManifestReader:
+    """Turns manifest entries into :class:`ManifestEntry`, with errors that point at them."""
+
+    def __init__(self, text: str, path: str) -> None:
+        self.text = text
+        self.path = path
+
+    def fail(self, asset: str, group: str | None, message: str) -> ManifestError:
+        where = f"push manifest {self.path}"
+        line = self._line_of(asset)
+        if line is not None:
+            where += f", line {line}"
+        entry = f"entry {asset!r}" + (f" of {group!r}" if group is not None else "")
+        return ManifestError(f"{where}: {entry}: {message}")
+
+    def _line_of(self, key: str) -> int | None:
+        offset = self.text.find(json.dumps(key))
+        return None if offset < 0 else self.text.count("\n", 0, offset) + 1
+
+    def entry(self, asset: str, spec: Any, group: str | None = None) -> ManifestEntry:
+        if not isinstance(spec, dict):
+            raise self.fail(
+                asset,
+                group,
+                f'must be an object like {{"type": "script", "weight": 1}}, not {json.dumps(spec)}',
+            )
+        destination = spec.get("type")
+        if destination is not None and not isinstance(destination, str):
+            raise self.fail(asset, group, f'"type" must be a string, not {json.dumps(destination)}')
+        attributes: list[tuple[str, AttributeValue]] = []
+        for name, value in spec.items():
+            if name == "type":
+                continue
+            if isinstance(value, (dict, list)):
+                raise self.fail(asset, group, f"{name!r} must be a string, number or boolean")
+            attributes.append((name, value))
+        entry = ManifestEntry(asset, destination, tuple(attributes))
+        try:
+            build_link(asset, destination, entry.attributes)
+        except PushError as error:
+            raise self.fail(asset, group, str(error).split(": ", 1)[-1]) from None
+        return entry
+
+
+_Stamp = tuple[int, int, int]
+
+
+def _stamp(path: str) -> _Stamp:
+    status = os.stat(path)
+    return (status.st_mtime_ns, status.st_size, status.st_ino)
+
+
+class ManifestStore:
+    """Parsed manifests by path, shared by every request of one app.
+
+    Without auto-reload a file is read once. With it (debug, ``TEMPLATES_AUTO_RELOAD``) a
+    changed file is re-read; a broken or deleted one is logged and the last good version
+    kept, so that a half-saved file never breaks a response.
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[_Stamp | None, Manifest | None]] = {}
+        self._lock = threading.Lock()
+
+    def load(self, path: str) -> Manifest:
+        """Load ``path`` now, raising :class:`ManifestError` if it is not valid."""
+        stamp = _stamp(path) if os.path.exists(path) else None
+        manifest = load_manifest(path)
+        with self._lock:
+            self._cache[path] = (stamp, manifest)
+        return manifest
+
+    def get(self, path: str, auto_reload: bool) -> Manifest | None:
+        """The manifest at ``path``, or ``None`` if it has never been valid (logged once)."""
+        cached = self._cache.get(path)
+        if cached is not None and not auto_reload:
+            return cached[1]
+        try:
+            stamp: _Stamp | None = _stamp(path)
+        except OSError:
+            stamp = None
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        previous = cached[1] if cached is not None else None
+        try:
+            manifest: Manifest | None = load_manifest(path)
+        except ManifestError as error:
+            log.error(
+                "%s; %s",
+                error,
+                "keeping the last valid version"
+                if previous
+                else "no links from it until it is fixed",
+            )
+            manifest = previous
+        with self._lock:
+            self._cache[path] = (stamp, manifest)
+        return manifest

@@ -1,0 +1,51 @@
+"""Per-app state, kept in ``app.extensions["push_templates"]`` (never on the extension)."""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask
+
+from .manifest import ManifestStore
+from .settings import Settings
+from .templates import TemplateFacts
+
+EXTENSION_KEY = "push_templates"
+
+
+class PushState:
+    """What one app shares between its requests: settings and caches, no request data."""
+
+    def __init__(self, settings: Settings, root_path: str, hooks_installed: bool) -> None:
+        self.settings = settings
+        self.root_path = root_path
+        #: Whether init_app registered the response hook; without it (an app that only uses
+        #: the ``http2push`` decorator) the decorator adds the header itself.
+        self.hooks_installed = hooks_installed
+        self.manifests = ManifestStore()
+        self.templates = TemplateFacts()
+        self._warned_endpoints: set[str | None] = set()
+        self._lock = threading.Lock()
+
+    def first_warning_for(self, endpoint: str | None) -> bool:
+        """Whether this is the first warning about ``endpoint`` (each is logged once)."""
+        with self._lock:
+            if endpoint in self._warned_endpoints:
+                return False
+            self._warned_endpoints.add(endpoint)
+            return True
+
+
+def get_state(app: Flask) -> PushState:
+    """The app's state; an app that never called ``init_app`` gets one with its config."""
+    state: PushState | None = app.extensions.get(EXTENSION_KEY)
+    if state is None:
+        state = app.extensions.setdefault(
+            EXTENSION_KEY,
+            PushState(Settings.from_config(app.config), app.root_path, hooks_installed=False),
+        )
+    return state
+
+
+def get_settings(app: Flask) -> Settings:
+    return get_state(app).settings
