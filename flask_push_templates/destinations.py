@@ -7,7 +7,6 @@ link relation, the ``as`` value and whether the browser fetches the asset in COR
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -75,8 +74,10 @@ FONT_TYPES: dict[str, str] = {
 
 def extension_of(url: str) -> str:
     """The lower-cased file extension of a URL's path (query and fragment ignored)."""
-    path = urlsplit(url).path
-    return posixpath.splitext(path)[1].lower()
+    name = urlsplit(url).path.rpartition("/")[2]
+    # Unlike posixpath.splitext, a name that is only an extension (".css") still has one.
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot >= 0 else ""
 
 
 def infer_destination(url: str) -> str | None:

@@ -158,15 +158,18 @@ def build_link(
         ``type`` and anything else that passes through (``nonce``, ``integrity``, ``media``...).
     :raises PushError: naming the asset and the offending value, with the accepted choices.
     """
-    return _build_link(url, destination, tuple(attributes))
+    # The type is part of the cache key: 0 == False and 1 == True, but they mean different things.
+    return _build_link(
+        url, destination, tuple((name, value, type(value)) for name, value in attributes)
+    )
 
 
 @functools.lru_cache(maxsize=4096)
 def _build_link(
-    url: str, destination: str | None, attributes: tuple[tuple[str, AttributeValue], ...]
+    url: str, destination: str | None, attributes: tuple[tuple[str, AttributeValue, type], ...]
 ) -> Link:
     options = _LinkOptions(url)
-    for name, value in attributes:
+    for name, value, _ in attributes:
         options.apply(name, value)
     if options.as_alias is not None:
         if destination is not None and destination != options.as_alias:

@@ -21,6 +21,7 @@ from typing import Any
 
 from .errors import ManifestError, PushError
 from .links import AttributeValue, build_link
+from .urls import is_url
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,8 @@ def parse_manifest(text: str, path: str) -> Manifest:
 
 
 def _is_group(key: str, value: Any) -> bool:
-    if not isinstance(value, dict):
+    # Template names are never paths or URLs; asset keys often are.
+    if not isinstance(value, dict) or is_url(key):
         return False
     if value:
         return all(isinstance(spec, dict) for spec in value.values())

@@ -6,6 +6,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+#: The protocols ``PUSH_EARLY_HINTS_PROTOCOLS`` may name. HTTP/1.0 is not one: a 1xx
+#: response is not defined for HTTP/1.0 clients (RFC 9110 section 15.2).
+HINT_PROTOCOLS = ("HTTP/1.1", "HTTP/2", "HTTP/3")
+
+#: ``PUSH_EARLY_HINTS_TEMPLATES`` as validated: (endpoint, template names) pairs.
+TemplateMap = tuple[tuple[str, tuple[str, ...]], ...]
+
 from .errors import ConfigError
 
 #: Every key with its default. README.rst documents each one.
@@ -19,6 +26,13 @@ DEFAULTS: dict[str, Any] = {
     # (4 KiB on most platforms): half of that leaves room for cookies and the rest.
     "PUSH_MAX_HEADER_BYTES": 2048,
     "PUSH_NOPUSH": False,
+    # 103 Early Hints (early_hints.py). Off by default: a proxy that cannot relay a 103
+    # (nginx < 1.29) breaks the response instead of dropping the hint.
+    "PUSH_EARLY_HINTS": False,
+    # Browsers act on a 103 only over HTTP/2 or later.
+    "PUSH_EARLY_HINTS_PROTOCOLS": ("HTTP/2", "HTTP/3"),
+    "PUSH_EARLY_HINTS_NAVIGATIONS_ONLY": True,
+    "PUSH_EARLY_HINTS_TEMPLATES": None,
 }
 
 
@@ -33,6 +47,11 @@ class Settings:
     max_links: int = 50
     max_header_bytes: int = 2048
     nopush: bool = False
+    early_hints: bool = False
+    early_hints_protocols: frozenset[str] = frozenset({"HTTP/2", "HTTP/3"})
+    early_hints_navigations_only: bool = True
+    #: A path to a JSON file (read by early_hints.py), the validated mapping, or ``None``.
+    early_hints_templates: str | TemplateMap | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -62,6 +81,24 @@ class Settings:
                 "PUSH_MAX_HEADER_BYTES", _is_positive_int, "a whole number of at least 1"
             ),
             nopush=get("PUSH_NOPUSH", _is_bool, "True or False"),
+            early_hints=get("PUSH_EARLY_HINTS", _is_bool, "True or False"),
+            early_hints_protocols=frozenset(
+                get(
+                    "PUSH_EARLY_HINTS_PROTOCOLS",
+                    lambda v: (
+                        isinstance(v, (list, tuple, set, frozenset))
+                        and all(item in HINT_PROTOCOLS for item in v)
+                    ),
+                    f"a list of {', '.join(HINT_PROTOCOLS)} "
+                    "(HTTP/1.0 clients cannot receive a 103)",
+                )
+            ),
+            early_hints_navigations_only=get(
+                "PUSH_EARLY_HINTS_NAVIGATIONS_ONLY", _is_bool, "True or False"
+            ),
+            early_hints_templates=_early_hints_templates(
+                config.get("PUSH_EARLY_HINTS_TEMPLATES", DEFAULTS["PUSH_EARLY_HINTS_TEMPLATES"])
+            ),
         )
 
 
@@ -79,3 +116,34 @@ def _is_optional_text(value: Any) -> bool:
 
 def _is_positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _early_hints_templates(value: Any) -> str | TemplateMap | None:
+    if value is None or _is_text(value):
+        return value  # type: ignore[no-any-return]
+    try:
+        return template_map(value)
+    except ValueError as error:
+        raise ConfigError(
+            f"PUSH_EARLY_HINTS_TEMPLATES must be None, a path to a JSON file, or a mapping of "
+            f"endpoint names to lists of template names: {error}"
+        ) from None
+
+
+def template_map(value: Any) -> TemplateMap:
+    """``value`` as (endpoint, template names) pairs, checked entry by entry.
+
+    :raises ValueError: naming the entry that is not an endpoint name with a list of
+        template names, such as ``{"index": ["index.html"]}``.
+    """
+    if not isinstance(value, Mapping):
+        raise ValueError(f'expected a mapping such as {{"index": ["index.html"]}}, not {value!r}')
+    pairs: list[tuple[str, tuple[str, ...]]] = []
+    for endpoint, names in value.items():
+        if not _is_text(endpoint):
+            raise ValueError(f"endpoint names must be non-empty strings, not {endpoint!r}")
+        # A bare string is a sequence too, of characters: refuse it rather than split it.
+        if not isinstance(names, (list, tuple)) or not all(_is_text(name) for name in names):
+            raise ValueError(f"{endpoint!r} must map to a list of template names, not {names!r}")
+        pairs.append((endpoint, tuple(names)))
+    return tuple(pairs)

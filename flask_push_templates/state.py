@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from flask import Flask
 
 from .manifest import ManifestStore
 from .settings import Settings
 from .templates import TemplateFacts
+
+if TYPE_CHECKING:  # early_hints imports this module
+    from .early_hints import EarlyHintsState
 
 EXTENSION_KEY = "push_templates"
 
@@ -24,6 +28,8 @@ class PushState:
         self.hooks_installed = hooks_installed
         self.manifests = ManifestStore()
         self.templates = TemplateFacts()
+        #: What 103 Early Hints have learned; ``None`` unless ``PUSH_EARLY_HINTS`` is on.
+        self.early_hints: EarlyHintsState | None = None
         self._warned_endpoints: set[str | None] = set()
         self._lock = threading.Lock()
 

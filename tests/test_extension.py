@@ -1,0 +1,296 @@
+"""The Flask glue: which responses get links, merging, limits, config, isolation."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from flask import (
+    Flask,
+    Response,
+    jsonify,
+    redirect,
+    render_template,
+    render_template_string,
+    stream_template,
+)
+
+from flask_push_templates import ConfigError, PushTemplates, push_url, push_url_for
+from tests.conftest import AppFactory, links_of, targets_of
+
+
+def test_factory_pattern_keeps_state_on_the_app(make_app: AppFactory) -> None:
+    extension = PushTemplates()
+    app = make_app(init=False)
+    extension.init_app(app)
+    assert "push_templates" in app.extensions
+    assert not hasattr(extension, "app")
+    assert app.config["PUSH_MAX_HEADER_BYTES"] == 2048
+
+
+def test_views_push_with_push_url_and_push_url_for(make_app: AppFactory) -> None:
+    app = make_app()
+
+    @app.route("/")
+    def index() -> str:
+        css = push_url("app.css")
+        js = push_url_for("static", filename="app.js", _as="module", _weight=2)
+        return f'<link href="{css}"><script type=module src="{js}"></script>'
+
+    response = app.test_client().get("/")
+    assert (
+        response.text
+        == '<link href="/static/app.css"><script type=module src="/static/app.js"></script>'
+    )
+    [module, style] = links_of(response)
+    assert (module.target, module.rel, module.has("crossorigin")) == (
+        "/static/app.js",
+        "modulepreload",
+        True,
+    )
+    assert (style.target, style.get("as")) == ("/static/app.css", "style")
+
+
+def test_push_url_for_keeps_url_for_options(make_app: AppFactory) -> None:
+    app = make_app()
+    app.add_url_rule("/data/<int:n>.json", "data", lambda n: "{}")
+    with app.test_request_context(base_url="https://example.com"):
+        assert (
+            push_url_for("data", n=3, _external=True, _anchor="x")
+            == "https://example.com/data/3.json#x"
+        )
+
+
+def test_template_functions(make_app: AppFactory) -> None:
+    app = make_app(
+        templates={
+            "page.html": (
+                '<link rel=stylesheet href="{{ push_url("app.css") }}">'
+                "<script src=\"{{ push_url_for('static', filename='app.js') }}\"></script>"
+            )
+        }
+    )
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    assert targets_of(app.test_client().get("/")) == ["/static/app.css", "/static/app.js"]
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        lambda: jsonify(a=1),
+        lambda: ("<p>missing</p>", 404),
+        lambda: ("<p>boom</p>", 500),
+        lambda: redirect("/elsewhere"),
+        lambda: Response("body { }", mimetype="text/css"),
+    ],
+)
+def test_only_successful_html_gets_links(make_app: AppFactory, view: object) -> None:
+    app = make_app()
+
+    def wrapped() -> object:
+        push_url("app.css")
+        return view()  # type: ignore[operator]
+
+    app.add_url_rule("/", "v", wrapped)
+    assert app.test_client().get("/").headers.getlist("Link") == []
+
+
+def test_configured_mimetypes(make_app: AppFactory) -> None:
+    app = make_app(PUSH_MIMETYPES=["text/html", "application/xhtml+xml"])
+    app.add_url_rule(
+        "/", "v", lambda: Response(push_url("a.css"), mimetype="application/xhtml+xml")
+    )
+    assert targets_of(app.test_client().get("/")) == ["/static/a.css"]
+
+
+def test_existing_link_header_is_kept_and_not_repeated(make_app: AppFactory) -> None:
+    app = make_app()
+
+    @app.route("/")
+    def index() -> Response:
+        push_url("a.css")
+        push_url("b.css")
+        response = Response("<p>")
+        response.headers["Link"] = "</static/a.css>; rel=preload; as=style; nopush"
+        return response
+
+    response = app.test_client().get("/")
+    assert response.headers.getlist("Link") == [
+        "</static/a.css>; rel=preload; as=style; nopush",
+        "</static/b.css>; rel=preload; as=style",
+    ]
+
+
+def test_one_link_per_url_first_explicit_attributes_win(make_app: AppFactory) -> None:
+    app = make_app(
+        templates={
+            "p.html": "{% push 'f.woff2' %}{% push 'f.woff2', crossorigin='use-credentials' %}"
+            "{% push 'f.woff2', crossorigin=False %}{% push 'a.css' %}{% push 'a.css' %}"
+        }
+    )
+    app.add_url_rule("/", "p", lambda: render_template("p.html"))
+    links = links_of(app.test_client().get("/"))
+    assert [link.target for link in links] == ["/static/f.woff2", "/static/a.css"]
+    assert links[0].get("crossorigin") == "use-credentials"
+
+
+def test_order_is_by_weight_then_first_mention(make_app: AppFactory) -> None:
+    app = make_app(
+        templates={
+            "p.html": "{% push 'a.css' %}{% push 'b.js', weight=5 %}{% push 'c.css' %}"
+            "{% push 'd.png', weight=0.5 %}{% push 'c.css', weight=9 %}"
+        }
+    )
+    app.add_url_rule("/", "p", lambda: render_template("p.html"))
+    assert targets_of(app.test_client().get("/")) == [
+        "/static/c.css",
+        "/static/b.js",
+        "/static/a.css",
+        "/static/d.png",
+    ]
+
+
+def test_limits_drop_the_lowest_weights_and_warn_once_per_endpoint(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(PUSH_MAX_LINKS=3)
+
+    @app.route("/")
+    def index() -> str:
+        for n in range(6):
+            push_url(f"asset{n}.css", weight=n)
+        return "<p>"
+
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING):
+        assert targets_of(client.get("/")) == [
+            "/static/asset5.css",
+            "/static/asset4.css",
+            "/static/asset3.css",
+        ]
+        client.get("/")
+    warnings = [r for r in caplog.records if "left out of the Link header" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "index: 3 of 6 links" in warnings[0].getMessage()
+
+
+def test_header_byte_budget_counts_the_views_own_links(make_app: AppFactory) -> None:
+    app = make_app(PUSH_MAX_HEADER_BYTES=120)
+
+    @app.route("/")
+    def index() -> Response:
+        for n in range(10):
+            push_url(f"a{n}.css")
+        response = Response("<p>")
+        response.headers["Link"] = "</own.js>; rel=preload; as=script"  # 33 bytes
+        return response
+
+    values = app.test_client().get("/").headers.getlist("Link")
+    assert sum(len(v) + 2 for v in values) - 2 <= 120
+    assert len(values) == 2 and values[1].count("<") == 2
+
+
+def test_nopush_per_link_and_globally(make_app: AppFactory) -> None:
+    app = make_app(templates={"p.html": "{% push 'a.css', nopush=True %}{% push 'b.css' %}"})
+    app.add_url_rule("/", "p", lambda: render_template("p.html"))
+    links = links_of(app.test_client().get("/"))
+    assert [link.has("nopush") for link in links] == [True, False]
+    app = make_app(templates={"p.html": "{% push 'b.css' %}"}, PUSH_NOPUSH=True)
+    app.add_url_rule("/", "p", lambda: render_template("p.html"))
+    assert links_of(app.test_client().get("/"))[0].has("nopush")
+
+
+def test_disabled(make_app: AppFactory) -> None:
+    app = make_app(PUSH_ENABLED=False)
+    app.add_url_rule("/", "v", lambda: push_url("a.css"))
+    response = app.test_client().get("/")
+    assert response.text == "/static/a.css"
+    assert "Link" not in response.headers
+
+
+def test_no_leak_between_requests(make_app: AppFactory) -> None:
+    app = make_app()
+
+    @app.route("/<name>")
+    def page(name: str) -> str:
+        push_url(f"{name}.css")
+        return "<p>"
+
+    client = app.test_client()
+    assert targets_of(client.get("/one")) == ["/static/one.css"]
+    assert targets_of(client.get("/two")) == ["/static/two.css"]
+
+
+def test_streamed_template_is_not_broken_and_carries_its_static_pushes(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(
+        templates={
+            "s.html": "{% push 'a.css' %}{% for i in range(3) %}{{ i }}{% endfor %}"
+            "{% push name ~ '.js' %}"
+        }
+    )
+    app.add_url_rule("/", "s", lambda: stream_template("s.html", name="dyn"))
+    response = app.test_client().get("/")
+    assert response.text == "012"
+    # Known before the body renders: the constant push; the dynamic one cannot be known.
+    assert targets_of(response) == ["/static/a.css"]
+
+
+def test_async_views(make_app: AppFactory) -> None:
+    pytest.importorskip("asgiref")
+    app = make_app()
+
+    @app.route("/")
+    async def index() -> str:
+        return push_url("async.css")
+
+    assert targets_of(app.test_client().get("/")) == ["/static/async.css"]
+
+
+def test_custom_static_endpoint(make_app: AppFactory) -> None:
+    app = make_app(PUSH_STATIC_ENDPOINT="assets")
+    app.add_url_rule("/assets/<path:filename>", "assets", lambda filename: filename)
+    app.add_url_rule("/", "v", lambda: render_template_string("{% push 'a.css' %}"))
+    assert targets_of(app.test_client().get("/")) == ["/assets/a.css"]
+
+
+def test_link_tags_for_deployments_that_strip_headers(make_app: AppFactory) -> None:
+    app = make_app(
+        templates={"p.html": "{% push 'f.woff2' %}{% push 'a.css' %}{{ push_link_tags() }}"},
+        files={"m.json": '{"/static/site.js": {"type": "script"}}'},
+        PUSH_MANIFEST="m.json",
+    )
+    app.add_url_rule("/", "p", lambda: render_template("p.html"))
+    assert app.test_client().get("/").text == (
+        '<link rel="preload" href="/static/f.woff2" as="font" crossorigin type="font/woff2">\n'
+        '<link rel="preload" href="/static/a.css" as="style">\n'
+        '<link rel="preload" href="/static/site.js" as="script">'
+    )
+
+
+def test_script_root_is_respected(make_app: AppFactory) -> None:
+    app = make_app()
+    app.add_url_rule("/", "v", lambda: render_template_string("{% push 'a.css' %}"))
+    response = app.test_client().get("/", environ_overrides={"SCRIPT_NAME": "/shop"})
+    assert targets_of(response) == ["/shop/static/a.css"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("PUSH_ENABLED", "yes", "PUSH_ENABLED must be True or False, not 'yes'"),
+        ("PUSH_MAX_LINKS", 0, "PUSH_MAX_LINKS must be a whole number of at least 1, not 0"),
+        ("PUSH_MAX_HEADER_BYTES", "4k", "PUSH_MAX_HEADER_BYTES must be a whole number"),
+        ("PUSH_MIMETYPES", "text/html", "PUSH_MIMETYPES must be a list of mimetypes"),
+        ("PUSH_NOPUSH", 1, "PUSH_NOPUSH must be True or False"),
+        ("PUSH_STATIC_ENDPOINT", "", "PUSH_STATIC_ENDPOINT must be an endpoint name"),
+        ("PUSH_MANIFEST", 3, "PUSH_MANIFEST must be None or a path"),
+    ],
+)
+def test_bad_config_fails_at_startup_naming_the_key(key: str, value: object, message: str) -> None:
+    app = Flask(__name__)
+    app.config[key] = value
+    with pytest.raises(ConfigError, match=None) as error:
+        PushTemplates(app)
+    assert message in str(error.value)

@@ -1,0 +1,133 @@
+"""The push tag: both spellings, arguments, compile-time validation with line numbers."""
+
+from __future__ import annotations
+
+import pytest
+from jinja2 import Environment, TemplateSyntaxError
+
+from flask_push_templates import PushError, PushExtension
+from tests.conftest import AppFactory, links_of, targets_of
+
+
+def render(make_app: AppFactory, source: str, **context: object) -> list[str]:
+    app = make_app(templates={"page.html": source})
+
+    @app.route("/")
+    def page() -> str:
+        from flask import render_template
+
+        return render_template("page.html", **context)
+
+    return targets_of(app.test_client().get("/"))
+
+
+def test_block_spelling(make_app: AppFactory) -> None:
+    assert render(make_app, "{% push 'app.css' %}<p>hi</p>") == ["/static/app.css"]
+
+
+def test_angle_spelling(make_app: AppFactory) -> None:
+    assert render(make_app, "<% push 'app.css', 'style' %><p>hi</p>") == ["/static/app.css"]
+
+
+def test_angle_spelling_over_several_lines_keeps_line_numbers(make_app: AppFactory) -> None:
+    app = make_app(templates={"page.html": "<% push 'a.css',\n 'style' %>\n\n{% push 'x.nope' %}"})
+    with pytest.raises(TemplateSyntaxError) as error:
+        app.jinja_env.get_template("page.html")
+    assert error.value.lineno == 4
+
+
+def test_underscore_templates_keep_their_own_angle_tags(make_app: AppFactory) -> None:
+    source = (
+        "<script type='text/template'><% _.each(items, function(i) { %><%= i %><% }); %>"
+        "<% pushState() %><% push(x) %></script>{% push 'app.js' %}"
+    )
+    app = make_app(templates={"page.html": source})
+    with app.test_request_context():
+        html = app.jinja_env.get_template("page.html").render()
+    assert html == (
+        "<script type='text/template'><% _.each(items, function(i) { %><%= i %><% }); %>"
+        "<% pushState() %><% push(x) %></script>"
+    )
+
+
+def test_raw_blocks_are_left_alone(make_app: AppFactory) -> None:
+    app = make_app(templates={"page.html": "{% raw %}<% push 'a.css' %>{% endraw %}"})
+    with app.test_request_context():
+        assert app.jinja_env.get_template("page.html").render() == "<% push 'a.css' %>"
+
+
+def test_arguments_may_be_expressions(make_app: AppFactory) -> None:
+    assert render(make_app, "{% push 'tpl' ~ n ~ '.css' %}", n=7) == ["/static/tpl7.css"]
+
+
+def test_keyword_attributes(make_app: AppFactory) -> None:
+    app = make_app(
+        templates={
+            "page.html": "{% push 'fonts/inter.woff2', 'font', crossorigin='use-credentials' %}"
+        }
+    )
+    app.add_url_rule("/", "page", lambda: __import__("flask").render_template("page.html"))
+    [link] = links_of(app.test_client().get("/"))
+    assert link.target == "/static/fonts/inter.woff2"
+    assert link.get("as") == "font"
+    assert link.get("crossorigin") == "use-credentials"
+    assert link.get("type") == "font/woff2"
+
+
+def test_paths_and_urls_are_taken_as_given(make_app: AppFactory) -> None:
+    assert render(make_app, "{% push '/assets/a.css' %}{% push 'https://cdn.example/b.js' %}") == [
+        "/assets/a.css",
+        "https://cdn.example/b.js",
+    ]
+
+
+def test_tag_renders_nothing(make_app: AppFactory) -> None:
+    app = make_app(templates={"page.html": "a{% push 'app.css' %}b"})
+    with app.test_request_context():
+        assert app.jinja_env.get_template("page.html").render() == "ab"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("line1\n{% push %}", "push needs an asset"),
+        ("\n\n{% push 'a.css', 'style', 'x' %}", "not 3 positional arguments"),
+        ("{% push 'a.css', crossorigin=True, 'style' %}", "positional argument cannot follow"),
+        ("\n{% push 'a.css', 'stylesheet' %}", "unknown destination 'stylesheet'; accepted:"),
+        ("{% push 'a.nope' %}", "cannot infer a destination"),
+        ("{% push 'a.css', rel='icon' %}", "unknown rel 'icon'"),
+    ],
+)
+def test_syntax_errors_name_the_template_and_line(source: str, message: str) -> None:
+    env = Environment(extensions=[PushExtension])
+    with pytest.raises(TemplateSyntaxError) as error:
+        env.from_string(source)
+    assert message in error.value.message  # type: ignore[operator]
+    assert error.value.lineno == source.count("\n") + 1
+
+
+def test_bad_dynamic_push_is_an_error_at_render(make_app: AppFactory) -> None:
+    app = make_app(templates={"page.html": "{% push name %}"})
+    with app.test_request_context(), pytest.raises(PushError, match=r"x\.nope"):
+        app.jinja_env.get_template("page.html").render(name="x.nope")
+
+
+def test_rendering_without_a_request_records_nothing_and_still_returns_urls(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(templates={"page.html": "{% push 'a.css' %}{{ push_url('b.js') }}"})
+    with app.app_context():
+        assert app.jinja_env.get_template("page.html").render() == "/static/b.js"
+
+
+def test_custom_delimiters(make_app: AppFactory) -> None:
+    app = make_app(templates={"page.html": "<% push 'a.css' %>[% push 'b.js' %]"})
+    app.jinja_env.block_start_string = "[%"
+    app.jinja_env.block_end_string = "%]"
+    with app.test_request_context():
+        app.jinja_env.get_template("page.html").render()
+        from flask_push_templates.recording import recorded_pushes
+
+        pushes = recorded_pushes()
+        assert pushes is not None
+        assert [link.url for link in pushes.links] == ["/static/a.css", "/static/b.js"]
