@@ -9,6 +9,7 @@ from flask.signals import before_render_template
 from jinja2 import Template
 
 from .decorator import MANIFEST_ATTRIBUTE, resolve_manifest_path
+from .early_hints import install_early_hints
 from .functions import push_link_tags, push_url, push_url_for
 from .headers import add_link_header, manifest_path
 from .jinja_ext import PushExtension
@@ -46,6 +47,7 @@ class PushTemplates:
             if isinstance(view_manifest, str):
                 state.manifests.load(resolve_manifest_path(app, view_manifest))
         app.extensions[EXTENSION_KEY] = state
+        install_early_hints(app, state)
 
         app.jinja_env.add_extension(PushExtension)
         app.add_template_global(push_url, "push_url")

@@ -6,14 +6,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import ConfigError
+
 #: The protocols ``PUSH_EARLY_HINTS_PROTOCOLS`` may name. HTTP/1.0 is not one: a 1xx
 #: response is not defined for HTTP/1.0 clients (RFC 9110 section 15.2).
 HINT_PROTOCOLS = ("HTTP/1.1", "HTTP/2", "HTTP/3")
 
 #: ``PUSH_EARLY_HINTS_TEMPLATES`` as validated: (endpoint, template names) pairs.
 TemplateMap = tuple[tuple[str, tuple[str, ...]], ...]
-
-from .errors import ConfigError
 
 #: Every key with its default. README.rst documents each one.
 DEFAULTS: dict[str, Any] = {
