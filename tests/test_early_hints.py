@@ -1,0 +1,570 @@
+"""103 Early Hints without a server: the policy, what a hint says, learning, configuration.
+
+The server is faked with ``environ["wsgi.early_hints"]`` set to a recording callable, as
+gunicorn sets its own (tests/e2e/test_early_hints_gunicorn.py proves the real thing).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask, Response, render_template, stream_template
+from werkzeug.datastructures import Headers
+from werkzeug.test import TestResponse
+
+from flask_push_templates import ConfigError, PushTemplates, http2push, push_url
+from flask_push_templates.early_hints import (
+    HINT_RELATIONS,
+    EarlyHintsState,
+    TemplateLearner,
+    common_templates,
+    learned_templates,
+    may_be_navigation,
+    request_protocol,
+)
+from flask_push_templates.settings import DEFAULTS, Settings
+from flask_push_templates.state import get_state
+from tests.conftest import AppFactory, links_of, targets_of, write
+from tests.linkheader import ParsedLink, parse_link_header
+
+Hints = list[list[tuple[str, str]]]
+
+TEMPLATES = {
+    "base.html": (
+        "{% push 'base.css' %}{% push 'fonts/body.woff2', 'font' %}"
+        "<html>{% block body %}{% endblock %}</html>"
+    ),
+    "page.html": (
+        "{% extends 'base.html' %}{% block body %}{% push 'page.js' %}"
+        "{% push user_asset %}{% include 'part.html' %}{% endblock %}"
+    ),
+    "part.html": "{% push 'part.png', weight=3 %}",
+}
+MANIFEST = {
+    "/static/global.css": {"type": "style"},
+    "page.html": {"/static/group.js": {"type": "script"}},
+    "base.html": {"/static/layout.png": {"type": "image"}},
+}
+VIEW_MANIFEST = {"/static/view.js": {"type": "script"}}
+
+#: What the manifests say: known before any view ran.
+KNOWABLE = ["/static/view.js", "/static/global.css"]
+#: What the page's templates and their manifest groups add once the endpoint is learned.
+LEARNED = [
+    "/static/part.png",
+    "/static/page.js",
+    "/static/base.css",
+    "/static/fonts/body.woff2",
+    "/static/group.js",
+    "/static/layout.png",
+]
+
+
+def page_app(make_app: AppFactory, **config: Any) -> Flask:
+    """The standard page: extends, includes, a dynamic push, an app and a view manifest."""
+    config.setdefault("PUSH_EARLY_HINTS", True)
+    app = make_app(
+        templates=TEMPLATES,
+        files={"push.json": json.dumps(MANIFEST), "view.json": json.dumps(VIEW_MANIFEST)},
+        PUSH_MANIFEST="push.json",
+        **config,
+    )
+
+    @app.route("/", methods=["GET", "POST"])
+    @http2push("view.json")
+    def page() -> str:
+        return render_template("page.html", user_asset="/media/avatar.png")
+
+    return app
+
+
+def get(
+    app: Flask,
+    path: str = "/",
+    *,
+    protocol: str = "HTTP/2.0",
+    headers: dict[str, str] | None = None,
+    method: str = "GET",
+    hints: Callable[[list[tuple[str, str]]], Any] | None = None,
+) -> tuple[TestResponse, Hints]:
+    """One request as gunicorn would pass it: ``protocol`` and a ``wsgi.early_hints``."""
+    sent: Hints = []
+    environ = {"SERVER_PROTOCOL": protocol, "wsgi.early_hints": hints or sent.append}
+    response = app.test_client().open(
+        path, method=method, headers=headers, environ_overrides=environ
+    )
+    response.get_data()  # runs a streamed body to its end, inside its request context
+    return response, sent
+
+
+def hinted_links(sent: Hints) -> list[ParsedLink]:
+    """The links of the one 103 sent, read back by the independent strict parser."""
+    assert len(sent) == 1, sent
+    (fields,) = sent
+    assert [name for name, _ in fields] == ["Link"]
+    return parse_link_header(fields[0][1])
+
+
+def hinted_targets(sent: Hints) -> list[str]:
+    return [link.target for link in hinted_links(sent)]
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+def test_defaults_are_off_http2_and_navigations() -> None:
+    settings = Settings.from_config(DEFAULTS)
+    assert settings.early_hints is False
+    assert settings.early_hints_protocols == {"HTTP/2", "HTTP/3"}
+    assert settings.early_hints_navigations_only is True
+    assert settings.early_hints_templates is None
+
+
+def test_off_by_default_registers_no_hooks(make_app: AppFactory) -> None:
+    app = page_app(make_app, PUSH_EARLY_HINTS=False)
+    assert get_state(app).early_hints is None
+    assert app.before_request_funcs == {}
+    for _ in range(2):
+        response, sent = get(app)
+        assert response.status_code == 200
+        assert sent == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("PUSH_EARLY_HINTS", "yes", "must be True or False, not 'yes'"),
+        ("PUSH_EARLY_HINTS_NAVIGATIONS_ONLY", 1, "must be True or False, not 1"),
+        (
+            "PUSH_EARLY_HINTS_PROTOCOLS",
+            ["HTTP/1.0"],
+            "a list of HTTP/1.1, HTTP/2, HTTP/3 (HTTP/1.0 clients cannot receive a 103), "
+            "not ['HTTP/1.0']",
+        ),
+        ("PUSH_EARLY_HINTS_PROTOCOLS", "HTTP/2", "not 'HTTP/2'"),
+        ("PUSH_EARLY_HINTS_PROTOCOLS", ["h2"], "not ['h2']"),
+        (
+            "PUSH_EARLY_HINTS_TEMPLATES",
+            {"index": "index.html"},
+            "'index' must map to a list of template names, not 'index.html'",
+        ),
+        ("PUSH_EARLY_HINTS_TEMPLATES", {"": ["a.html"]}, "must be non-empty strings, not ''"),
+        ("PUSH_EARLY_HINTS_TEMPLATES", ["a.html"], 'such as {"index": ["index.html"]}, not'),
+    ],
+)
+def test_invalid_config_names_key_value_and_choices(
+    make_app: AppFactory, key: str, value: Any, expected: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        make_app(**{key: value})
+    message = str(error.value)
+    assert message.startswith(key)
+    assert expected in message
+
+
+def test_templates_file_errors_name_the_file(make_app: AppFactory, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"PUSH_EARLY_HINTS_TEMPLATES: .*gone\.json cannot"):
+        make_app(PUSH_EARLY_HINTS=True, PUSH_EARLY_HINTS_TEMPLATES="gone.json")
+    with pytest.raises(ConfigError, match=r"bad\.json, line 1, column 12: invalid JSON"):
+        make_app(
+            files={"bad.json": '{"index": [}'},
+            PUSH_EARLY_HINTS=True,
+            PUSH_EARLY_HINTS_TEMPLATES="bad.json",
+        )
+    with pytest.raises(ConfigError, match=r"shape\.json: 'index' must map to a list"):
+        make_app(
+            files={"shape.json": '{"index": "index.html"}'},
+            PUSH_EARLY_HINTS=True,
+            PUSH_EARLY_HINTS_TEMPLATES="shape.json",
+        )
+
+
+# --- which requests get a 103 ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("server_protocol", "expected"),
+    [
+        ("HTTP/1.0", "HTTP/1.0"),
+        ("HTTP/1.1", "HTTP/1.1"),
+        ("HTTP/2.0", "HTTP/2"),  # what gunicorn says
+        ("HTTP/2", "HTTP/2"),
+        ("HTTP/3", "HTTP/3"),
+        ("http/2.0", "HTTP/2"),
+        ("", None),
+        ("SPDY/3", None),
+    ],
+)
+def test_request_protocol(server_protocol: str, expected: str | None) -> None:
+    assert request_protocol({"SERVER_PROTOCOL": server_protocol}) == expected
+
+
+def test_request_protocol_missing() -> None:
+    assert request_protocol({}) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({}, True),  # curl, browsers without Fetch Metadata
+        ({"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}, True),
+        ({"Sec-Fetch-Mode": "navigate"}, True),
+        ({"Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}, False),
+        ({"Sec-Fetch-Mode": "no-cors"}, False),
+        ({"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe"}, False),
+    ],
+)
+def test_may_be_navigation(headers: dict[str, str], expected: bool) -> None:
+    assert may_be_navigation(Headers(headers)) is expected
+
+
+def learned_app(make_app: AppFactory, **config: Any) -> Flask:
+    """The standard page, already requested once (so its templates are learned)."""
+    app = page_app(make_app, **config)
+    get(app, protocol="HTTP/1.1")
+    return app
+
+
+@pytest.mark.parametrize(
+    ("protocol", "headers", "config", "hinted"),
+    [
+        ("HTTP/2.0", {}, {}, True),
+        ("HTTP/3", {"Sec-Fetch-Mode": "navigate"}, {}, True),
+        ("HTTP/1.1", {}, {}, False),
+        ("HTTP/1.0", {}, {}, False),
+        ("HTTP/1.1", {}, {"PUSH_EARLY_HINTS_PROTOCOLS": ["HTTP/1.1", "HTTP/2"]}, True),
+        ("HTTP/2.0", {}, {"PUSH_EARLY_HINTS_PROTOCOLS": ["HTTP/1.1"]}, False),
+        ("HTTP/2.0", {"Sec-Fetch-Mode": "cors"}, {}, False),
+        ("HTTP/2.0", {"Sec-Fetch-Dest": "iframe"}, {}, False),
+        (
+            "HTTP/2.0",
+            {"Sec-Fetch-Mode": "cors"},
+            {"PUSH_EARLY_HINTS_NAVIGATIONS_ONLY": False},
+            True,
+        ),
+        ("HTTP/2.0", {}, {"PUSH_ENABLED": False}, False),
+    ],
+)
+def test_policy(
+    make_app: AppFactory,
+    protocol: str,
+    headers: dict[str, str],
+    config: dict[str, Any],
+    hinted: bool,
+) -> None:
+    app = learned_app(make_app, **config)
+    response, sent = get(app, protocol=protocol, headers=headers)
+    assert response.status_code == 200
+    assert bool(sent) is hinted
+
+
+def test_only_get_is_hinted(make_app: AppFactory) -> None:
+    app = learned_app(make_app)
+    response, sent = get(app, method="POST")
+    assert response.status_code == 200
+    assert sent == []
+
+
+def test_no_hint_without_server_support_or_endpoint(make_app: AppFactory) -> None:
+    app = learned_app(make_app)
+    response = app.test_client().get("/", environ_overrides={"SERVER_PROTOCOL": "HTTP/2.0"})
+    assert response.status_code == 200
+    response, sent = get(app, "/nowhere")
+    assert response.status_code == 404
+    assert sent == []
+
+
+def test_hint_is_sent_before_the_apps_own_hooks(make_app: AppFactory) -> None:
+    events: list[str] = []
+    app = make_app(templates={"a.html": "{% push 'a.css' %}"}, init=False, PUSH_EARLY_HINTS=True)
+    app.add_url_rule("/", "a", lambda: render_template("a.html"))
+
+    @app.before_request
+    def slow_setup() -> None:
+        events.append("app hook")
+
+    # init_app after the app's own hook, as an app factory often does.
+    PushTemplates(app)
+    get(app)
+    get(app, hints=lambda fields: events.append("hint"))
+    assert events == ["app hook", "hint", "app hook"]
+
+
+# --- what a 103 says -----------------------------------------------------------------------
+
+
+def test_first_request_hints_the_manifests_later_ones_the_learned_set(
+    make_app: AppFactory,
+) -> None:
+    app = page_app(make_app)
+    _, sent = get(app)
+    assert hinted_targets(sent) == KNOWABLE
+    second, sent = get(app)
+    assert sorted(hinted_targets(sent)) == sorted(KNOWABLE + LEARNED)
+    # The dynamic push is not knowable before the view runs: only the final header has it.
+    assert "/media/avatar.png" in targets_of(second)
+    assert "/media/avatar.png" not in hinted_targets(sent)
+
+
+def test_hint_is_the_final_header_minus_what_is_not_knowable(make_app: AppFactory) -> None:
+    app = learned_app(make_app)
+    response, sent = get(app)
+    final = {link.target: link for link in links_of(response)}
+    hinted = hinted_links(sent)
+    # Same links with the same attributes (crossorigin, type); the heaviest first.
+    assert all(final[link.target] == link for link in hinted)
+    assert hinted[0].target == "/static/part.png"
+    assert set(final) - {link.target for link in hinted} == {"/media/avatar.png"}
+    font = next(link for link in hinted if link.target.endswith(".woff2"))
+    assert font.has("crossorigin")
+    assert font.get("type") == "font/woff2"
+
+
+def test_only_preload_and_preconnect_go_in_a_103(make_app: AppFactory) -> None:
+    app = make_app(
+        templates={
+            "rels.html": (
+                "{% push 'app.css' %}{% push 'app.mjs' %}{% push 'next.html', 'document' %}"
+                "{% push 'https://cdn.example', rel='preconnect' %}"
+                "{% push 'https://img.example', rel='dns-prefetch' %}"
+            )
+        },
+        PUSH_EARLY_HINTS=True,
+    )
+    app.add_url_rule("/", "rels", lambda: render_template("rels.html"))
+    get(app)
+    response, sent = get(app)
+    assert {link.rel for link in links_of(response)} == {
+        "preload",
+        "modulepreload",
+        "prefetch",
+        "preconnect",
+        "dns-prefetch",
+    }
+    assert {link.rel for link in hinted_links(sent)} == HINT_RELATIONS
+    assert hinted_targets(sent) == ["/static/app.css", "https://cdn.example"]
+
+
+def test_hint_respects_nopush_and_the_header_budget(make_app: AppFactory) -> None:
+    app = learned_app(make_app, PUSH_NOPUSH=True, PUSH_MAX_HEADER_BYTES=100)
+    _, sent = get(app)
+    value = sent[0][0][1]
+    assert len(value) <= 100
+    links = hinted_links(sent)
+    # The heaviest push (part.png, weight 3) is kept first.
+    assert links[0].target == "/static/part.png"
+    assert all(link.has("nopush") for link in links)
+
+
+def test_no_103_when_nothing_is_predicted(make_app: AppFactory) -> None:
+    app = make_app(templates={"plain.html": "<p>no pushes</p>"}, PUSH_EARLY_HINTS=True)
+    app.add_url_rule("/", "plain", lambda: render_template("plain.html"))
+    for _ in range(2):
+        response, sent = get(app)
+        assert response.status_code == 200
+        assert sent == []
+
+
+# --- learning --------------------------------------------------------------------------------
+
+
+def test_learns_only_from_get_responses_that_get_links(make_app: AppFactory) -> None:
+    app = make_app(templates=TEMPLATES, PUSH_EARLY_HINTS=True)
+
+    @app.route("/missing")
+    def missing() -> tuple[str, int]:
+        return render_template("page.html", user_asset="x.png"), 404
+
+    @app.route("/json")
+    def as_json() -> Response:
+        render_template("page.html", user_asset="x.png")
+        return Response("{}", mimetype="application/json")
+
+    @app.route("/form", methods=["POST"])
+    def form() -> str:
+        return render_template("page.html", user_asset="x.png")
+
+    get(app, "/missing")
+    get(app, "/json")
+    get(app, "/form", method="POST")
+    assert learned_templates(app) == {}
+
+
+def test_variants_share_their_layout(make_app: AppFactory) -> None:
+    page = "{% extends 'layout.html' %}{% block body %}{% push 'NAME.js' %}{% endblock %}"
+    templates = {
+        "layout.html": "{% push 'layout.css' %}{% block body %}{% endblock %}",
+        "pages/a.html": page.replace("NAME", "a"),
+        "pages/b.html": page.replace("NAME", "b"),
+    }
+    app = make_app(templates=templates, PUSH_EARLY_HINTS=True)
+    app.add_url_rule("/pages/<slug>", "page", lambda slug: render_template(f"pages/{slug}.html"))
+    get(app, "/pages/a")
+    _, sent = get(app, "/pages/b")
+    # Only one variant seen yet: it is taken as the prediction (a's script is a guess).
+    assert hinted_targets(sent) == ["/static/a.js", "/static/layout.css"]
+    _, sent = get(app, "/pages/a")
+    assert hinted_targets(sent) == ["/static/layout.css"]
+    assert learned_templates(app) == {"page": ["layout.html"]}
+
+
+def test_learner_keeps_order_and_ignores_repeats() -> None:
+    learner = TemplateLearner()
+    learner.learn("index", ["a.html", "b.html", "a.html"])
+    learner.learn("index", ["b.html", "a.html"])
+    assert learner.variants("index") == [("b.html", "a.html")]
+    assert learner.variants("unknown") == []
+
+
+def test_learner_is_bounded() -> None:
+    learner = TemplateLearner(max_endpoints=2, max_variants=2, max_templates=3)
+    learner.learn("one", ["x.html"])
+    learner.learn("two", ["x.html"])
+    learner.learn("one", ["y.html"])  # "one" is now the most recent endpoint
+    learner.learn("three", ["x.html"])
+    assert learner.endpoints() == ["one", "three"]
+    learner.learn("one", ["z.html"])
+    assert learner.variants("one") == [("y.html",), ("z.html",)]
+    learner.learn("one", [f"{n}.html" for n in range(10)])
+    assert learner.variants("one")[-1] == ("0.html", "1.html", "2.html")
+
+
+def test_learner_is_thread_safe() -> None:
+    learner = TemplateLearner(max_endpoints=5, max_variants=3, max_templates=4)
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            for n in range(2000):
+                endpoint = f"e{(worker + n) % 9}"
+                learner.learn(endpoint, [f"t{n % 7}.html", f"t{worker}.html"])
+                learner.variants(endpoint)
+        except BaseException as error:  # pragma: no cover - the assertion reports it
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(learner.endpoints()) == 5
+    for endpoint in learner.endpoints():
+        variants = learner.variants(endpoint)
+        assert 1 <= len(variants) <= 3
+        assert all(len(names) <= 4 for names in variants)
+
+
+def test_common_templates_of_no_variant_is_empty(make_app: AppFactory) -> None:
+    app = make_app()
+    assert common_templates(app.jinja_env, get_state(app).templates, []) == []
+
+
+def test_learning_picks_up_changed_templates_in_debug(make_app: AppFactory, tmp_path: Path) -> None:
+    app = page_app(make_app, TEMPLATES_AUTO_RELOAD=True)
+    get(app)
+    _, sent = get(app)
+    assert "/static/part.png" in hinted_targets(sent)
+    part = tmp_path / "templates" / "part.html"
+    write(part, "{% push 'changed.png' %}")
+    # Loaders compare modification times; make the change visible whatever the clock.
+    stat = part.stat()
+    os.utime(part, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    _, sent = get(app)
+    targets = hinted_targets(sent)
+    assert "/static/changed.png" in targets
+    assert "/static/part.png" not in targets
+
+
+# --- the deployable form ---------------------------------------------------------------------
+
+
+def test_deployed_templates_hint_fully_on_the_first_request(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    warm = page_app(make_app)
+    get(warm)
+    exported = learned_templates(warm)
+    assert exported == {"page": ["page.html", "base.html", "part.html"]}
+    write(tmp_path / "early_hints.json", json.dumps(exported))
+
+    fresh = page_app(make_app, PUSH_EARLY_HINTS_TEMPLATES="early_hints.json")
+    _, sent = get(fresh)
+    assert sorted(hinted_targets(sent)) == sorted(KNOWABLE + LEARNED)
+
+
+def test_deployed_endpoints_are_not_learned(make_app: AppFactory) -> None:
+    app = page_app(make_app, PUSH_EARLY_HINTS_TEMPLATES={"page": ["part.html"]})
+    for _ in range(2):
+        _, sent = get(app)
+        assert hinted_targets(sent) == ["/static/part.png", *KNOWABLE]
+    hints = get_state(app).early_hints
+    assert isinstance(hints, EarlyHintsState)
+    assert hints.learner.endpoints() == []
+
+
+# --- failures --------------------------------------------------------------------------------
+
+
+def test_a_failing_server_callable_costs_nothing_but_a_log(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = learned_app(make_app)
+
+    def broken(fields: list[tuple[str, str]]) -> None:
+        raise BrokenPipeError("client went away")
+
+    caplog.set_level(logging.DEBUG, logger="flask_push_templates.early_hints")
+    for _ in range(2):
+        response, _ = get(app, hints=broken)
+        assert response.status_code == 200
+        assert "/static/page.js" in targets_of(response)
+    levels = [record.levelno for record in caplog.records]
+    assert levels == [logging.WARNING, logging.DEBUG]
+    assert "page: 103 Early Hints not sent" in caplog.records[0].getMessage()
+    assert caplog.records[0].exc_info is not None
+
+
+def test_a_non_callable_early_hints_is_ignored(make_app: AppFactory) -> None:
+    app = learned_app(make_app)
+    response = app.test_client().get(
+        "/", environ_overrides={"SERVER_PROTOCOL": "HTTP/2.0", "wsgi.early_hints": "nope"}
+    )
+    assert response.status_code == 200
+
+
+# --- streamed pages --------------------------------------------------------------------------
+
+
+def test_streamed_page_carries_its_static_pushes(make_app: AppFactory) -> None:
+    app = make_app(templates=TEMPLATES, PUSH_EARLY_HINTS=True)
+
+    @app.route("/stream")
+    def streamed() -> Response:
+        push_url("view.css")
+        return Response(stream_template("page.html", user_asset="/media/late.png"))
+
+    response, _ = get(app, "/stream")
+    assert response.text == "<html></html>"
+    # Proof that the headers left before the body rendered: its dynamic push is missing.
+    assert "/media/late.png" not in targets_of(response)
+    # Headers left before the body rendered: the view's push and every constant push of
+    # the page, its layout and its include are there; the push computed while rendering
+    # is not (it cannot be).
+    assert targets_of(response) == [
+        "/static/part.png",  # weight 3
+        "/static/view.css",
+        "/static/page.js",
+        "/static/base.css",
+        "/static/fonts/body.woff2",
+    ]
+    _, sent = get(app, "/stream")
+    # The view's own push is the one thing the 103 cannot know.
+    assert hinted_targets(sent) == [t for t in targets_of(response) if t != "/static/view.css"]
