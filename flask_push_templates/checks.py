@@ -1,0 +1,320 @@
+"""``flask push check``'s engine: what can be verified about an app's pushes without a request.
+
+Every manifest the app uses and every ``{% push %}`` with constant arguments are checked for
+validity, for local assets that do not exist, and against the header budget. All of it runs
+in an app context (asset names are turned into URLs with the app's static endpoint).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+from flask import Flask
+from jinja2 import TemplateSyntaxError, nodes
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
+from werkzeug.security import safe_join
+
+from .decorator import MANIFEST_ATTRIBUTE, resolve_manifest_path
+from .errors import ManifestError
+from .headers import fit_links, manifest_links, manifest_path
+from .jinja_ext import PushExtension
+from .links import Link, build_link
+from .linkset import LinkSet
+from .manifest import Manifest, ManifestEntry, load_manifest
+from .state import PushState, get_state
+from .templates import StaticPush, constant_push
+from .urls import asset_url
+
+APP_MANIFEST_USER = "PUSH_MANIFEST"
+
+
+def display_path(path: str) -> str:
+    """``path`` relative to the working directory when it is below it, else absolute."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+@dataclass
+class CheckReport:
+    problems: list[str] = field(default_factory=list)
+    manifests: int = 0
+    entries: int = 0
+    templates: int = 0
+    pushes: int = 0
+    #: The largest header a page could get: (bytes, links, what gets it).
+    largest: tuple[int, int, str] = (0, 0, "")
+
+
+def check_app(app: Flask) -> CheckReport:
+    """Check the app's manifests and templates (call it in an app context)."""
+    checker = _Checker(app)
+    checker.check_manifests()
+    checker.check_templates()
+    checker.check_budgets()
+    return checker.report
+
+
+def manifests_in_use(app: Flask) -> dict[str, list[str]]:
+    """The absolute path of every manifest the app uses, with who uses it."""
+    users: dict[str, list[str]] = {}
+    app_manifest = manifest_path(get_state(app))
+    if app_manifest is not None:
+        users.setdefault(app_manifest, []).append(APP_MANIFEST_USER)
+    for endpoint, view in sorted(app.view_functions.items()):
+        name = getattr(view, MANIFEST_ATTRIBUTE, None)
+        if isinstance(name, str):
+            path = resolve_manifest_path(app, name)
+            users.setdefault(path, []).append(f"@http2push on view {endpoint!r}")
+    return users
+
+
+class _Checker:
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.state: PushState = get_state(app)
+        self.report = CheckReport()
+        self.locator = AssetLocator(app)
+        self.manifests: dict[str, Manifest] = {}
+        self.template_names = sorted(app.jinja_env.list_templates())
+        #: Constant pushes by template name, from templates that parse.
+        self.static_pushes: dict[str, list[StaticPush]] = {}
+
+    def problem(self, message: str) -> None:
+        self.report.problems.append(message)
+
+    # --- manifests ------------------------------------------------------------------------
+
+    def check_manifests(self) -> None:
+        app_manifest = manifest_path(self.state)
+        for path, users in sorted(manifests_in_use(self.app).items()):
+            self.report.manifests += 1
+            where = f"push manifest {display_path(path)}"
+            try:
+                manifest = load_manifest(path)
+            except ManifestError as error:
+                self.problem(str(error).replace(path, display_path(path), 1))
+                continue
+            self.manifests[path] = manifest
+            text = _read_text(path)
+            for entry in manifest.entries:
+                self._check_entry(where, text, entry, None)
+            for group, entries in sorted(manifest.groups.items()):
+                self._check_group(where, text, group, path == app_manifest, users)
+                for entry in entries:
+                    self._check_entry(where, text, entry, group)
+
+    def _check_group(
+        self, where: str, text: str, group: str, is_app_manifest: bool, users: list[str]
+    ) -> None:
+        line = _line_of(text, group)
+        where_line = f"{where}, line {line}" if line else where
+        if not is_app_manifest:
+            # The decorator applies a manifest's flat entries only (headers.collect_links).
+            self.problem(
+                f"{where_line}: group {group!r} is ignored: {', '.join(users)} applies only "
+                "flat entries; set PUSH_MANIFEST to this file for per-template groups"
+            )
+        elif group not in self.template_names:
+            close = difflib.get_close_matches(group, self.template_names, n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            self.problem(
+                f"{where_line}: group {group!r} names no template of the app "
+                f"(renamed or deleted?){hint}"
+            )
+
+    def _check_entry(self, where: str, text: str, entry: ManifestEntry, group: str | None) -> None:
+        self.report.entries += 1
+        missing = self.locator.missing(asset_url(entry.asset, self.state.settings.static_endpoint))
+        if missing is None:
+            return
+        line = _line_of(text, entry.asset, after=group)
+        where_line = f"{where}, line {line}" if line else where
+        of_group = f" of {group!r}" if group is not None else ""
+        self.problem(f"{where_line}: entry {entry.asset!r}{of_group}: {missing}")
+
+    # --- templates ------------------------------------------------------------------------
+
+    def check_templates(self) -> None:
+        env = self.app.jinja_env
+        if env.loader is None:
+            return
+        for name in self.template_names:
+            try:
+                source, filename, _ = env.loader.get_source(env, name)
+            except (UnicodeDecodeError, OSError):
+                continue  # not a text file (an image kept beside the templates)
+            self.report.templates += 1
+            where = display_path(filename) if filename else name
+            try:
+                tree = env.parse(source, name, filename)
+            except TemplateSyntaxError as error:
+                # Includes every constant push that build_link refuses: the tag raises then.
+                self.problem(f"{where}, line {error.lineno}: {error.message}")
+                continue
+            pushes = self.static_pushes.setdefault(name, [])
+            for lineno, push in _constant_pushes(tree):
+                pushes.append(push)
+                self.report.pushes += 1
+                url = asset_url(push.asset, self.state.settings.static_endpoint)
+                missing = self.locator.missing(url)
+                if missing is not None:
+                    self.problem(f"{where}, line {lineno}: push of {push.asset!r}: {missing}")
+
+    # --- budgets --------------------------------------------------------------------------
+
+    def check_budgets(self) -> None:
+        """Each template's links (its and its base's pushes, its manifest groups and the
+        app-wide entries) and each decorated view's, against the configured budget.
+
+        These are the links known without a request; ``flask push show URL`` gives a page's
+        actual header, with the view's and the dynamic pushes.
+        """
+        app_manifest = self.manifests.get(manifest_path(self.state) or "")
+        for name in self.template_names:
+            if name in self.static_pushes:
+                self._check_budget(f"template {name!r}", self._template_links(name, app_manifest))
+        for path, users in sorted(manifests_in_use(self.app).items()):
+            manifest = self.manifests.get(path)
+            views = [user for user in users if user != APP_MANIFEST_USER]
+            if manifest is None or not views:
+                continue
+            links = LinkSet()
+            links.update(manifest_links(self.state, manifest.entries))
+            if app_manifest is not None:
+                links.update(manifest_links(self.state, app_manifest.entries))
+            self._check_budget(", ".join(views), links)
+
+    def _template_links(self, name: str, app_manifest: Manifest | None) -> LinkSet:
+        env = self.app.jinja_env
+        closure = self.state.templates.closure(env, [name])
+        links = LinkSet()
+        static_endpoint = self.state.settings.static_endpoint
+        for template in closure:
+            for push in self.static_pushes.get(template, ()):
+                url = asset_url(push.asset, static_endpoint)
+                links.add(build_link(url, push.destination, push.attributes))
+        if app_manifest is not None:
+            for template in closure:
+                links.update(manifest_links(self.state, app_manifest.groups.get(template, ())))
+            links.update(manifest_links(self.state, app_manifest.entries))
+        return links
+
+    def _check_budget(self, what: str, links: LinkSet) -> None:
+        settings = self.state.settings
+        candidates = links.by_priority()
+        if settings.nopush:
+            candidates = [link.with_nopush() for link in candidates]
+        size = header_size(candidates)
+        if size > self.report.largest[0]:
+            self.report.largest = (size, len(candidates), what)
+        kept = fit_links(candidates, settings.max_links, settings.max_header_bytes)
+        if len(kept) == len(candidates):
+            return
+        dropped = [link.url for link in candidates[len(kept) :]]
+        shown = ", ".join(dropped[:3]) + (", ..." if len(dropped) > 3 else "")
+        self.problem(
+            f"{what}: {len(candidates)} links make a {size}-byte Link header, over "
+            f"PUSH_MAX_LINKS={settings.max_links} or "
+            f"PUSH_MAX_HEADER_BYTES={settings.max_header_bytes}: the {len(dropped)} of lowest "
+            f"weight would be left out ({shown})"
+        )
+
+
+def header_size(links: list[Link]) -> int:
+    """The length of the ``Link`` field value these links serialize to."""
+    return sum(len(link.header_value) for link in links) + 2 * max(len(links) - 1, 0)
+
+
+def _constant_pushes(tree: nodes.Template) -> Iterator[tuple[int, StaticPush]]:
+    """The template's constant pushes with their lines (TemplateFacts keeps no lines)."""
+    for call in tree.find_all(nodes.Call):
+        target = call.node
+        if not (
+            isinstance(target, nodes.ExtensionAttribute)
+            and target.identifier == PushExtension.identifier
+            and target.name == "_push"
+        ):
+            continue
+        constant = constant_push(call.args, call.kwargs)
+        if constant is None:
+            continue
+        asset, destination, attributes = constant
+        if isinstance(asset, str) and (destination is None or isinstance(destination, str)):
+            yield call.lineno, StaticPush(asset, destination, attributes)
+
+
+def _read_text(path: str) -> str:
+    with open(path, encoding="utf-8-sig") as file:
+        return file.read()
+
+
+def _line_of(text: str, key: str, after: str | None = None) -> int | None:
+    """The line of ``key`` in a manifest's JSON (within group ``after``, if given)."""
+    start = 0
+    if after is not None:
+        start = max(text.find(json.dumps(after)), 0)
+    offset = text.find(json.dumps(key), start)
+    return None if offset < 0 else text.count("\n", 0, offset) + 1
+
+
+class AssetLocator:
+    """Tells whether a URL names a local asset that does not exist.
+
+    Only what a static route serves can be checked: a URL of another origin or one a view
+    generates is taken on trust.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        config = app.config
+        self.script_root = "/" + (config.get("APPLICATION_ROOT") or "/").strip("/")
+        self.host = config.get("SERVER_NAME") or "localhost"
+        self.adapter = app.url_map.bind(self.host, script_name=self.script_root)
+
+    def missing(self, url: str) -> str | None:
+        """Why ``url`` is a missing local asset, or ``None`` if it exists or is not local."""
+        parts = urlsplit(url)
+        if parts.scheme or parts.netloc:
+            return None  # another origin (or this one spelled out): not ours to check
+        path = unquote(parts.path)
+        if self.script_root != "/":
+            if not path.startswith(self.script_root + "/"):
+                return None
+            path = path[len(self.script_root) :]
+        try:
+            endpoint, values = self.adapter.match(path, method="GET")
+        except NotFound:
+            return f"{url} is served by no route of the app (404)"
+        except MethodNotAllowed:
+            return f"{url} is served by no GET route of the app (405)"
+        except RequestRedirect as redirect:
+            return f"{url} redirects to {redirect.new_url}: push the final URL"
+        return self._missing_static_file(url, endpoint, values)
+
+    def _missing_static_file(
+        self, url: str, endpoint: str, values: Mapping[str, object]
+    ) -> str | None:
+        folder = self._static_folder(endpoint)
+        filename = values.get("filename")
+        if folder is None or not isinstance(filename, str):
+            return None
+        file_path = safe_join(folder, filename)
+        if file_path is not None and os.path.isfile(file_path):
+            return None
+        looked = display_path(file_path or os.path.join(folder, filename))
+        return f"{url} does not exist (looked for {looked})"
+
+    def _static_folder(self, endpoint: str) -> str | None:
+        """The folder behind the app's or a blueprint's ``static`` endpoint, else ``None``."""
+        owner_name, _, name = endpoint.rpartition(".")
+        if name != "static":
+            return None
+        owner = self.app.blueprints.get(owner_name) if owner_name else self.app
+        folder = getattr(owner, "static_folder", None)
+        return folder if isinstance(folder, str) else None
