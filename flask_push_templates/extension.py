@@ -8,6 +8,7 @@ from flask import Flask, Response, current_app, request
 from flask.signals import before_render_template
 from jinja2 import Template
 
+from .cli import push_cli
 from .decorator import MANIFEST_ATTRIBUTE, resolve_manifest_path
 from .early_hints import install_early_hints
 from .functions import push_link_tags, push_url, push_url_for
@@ -57,6 +58,7 @@ class PushTemplates:
         # weak=False: the receiver is a module function, but blinker would otherwise hold it
         # weakly; connecting with the app as sender keeps other apps' renders out.
         before_render_template.connect(_record_template, app, weak=False)
+        app.cli.add_command(push_cli)  # flask push manifest / check / show
 
 
 def _record_template(sender: Flask, template: Template, **extra: Any) -> None:

@@ -1,0 +1,342 @@
+"""``flask push``: generate, check and explain the app's pushes from the command line.
+
+``init_app`` registers the group, so every app that uses the extension has::
+
+    flask push manifest [URL ...] [-o FILE] [--check]
+    flask push check
+    flask push show URL
+
+The commands only print and exit here; the work is done by crawl.py (manifest), checks.py
+(check) and provenance.py (show), which take an app and return plain results.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .checks import CheckReport, check_app, display_path
+from .crawl import PageResult, SiteCrawler, default_paths
+from .errors import ManifestError
+from .headers import manifest_path
+from .manifest import Manifest, load_manifest, parse_manifest
+from .manifest_writer import ManifestUpdate, group_assets, manifest_text, update_manifest
+from .provenance import PageLinks, explain
+from .state import get_state
+
+#: Where ``flask push manifest`` writes when ``PUSH_MANIFEST`` is not set (flask-http2-push's
+#: and the @http2push decorator's default name).
+DEFAULT_MANIFEST = "push_manifest.json"
+
+push_cli = AppGroup(
+    "push", help="Generate, check and explain the Link preload headers of the app's pages."
+)
+
+
+def _app() -> Flask:
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+# --- flask push manifest ------------------------------------------------------------------
+
+
+@push_cli.command("manifest")
+@click.argument("urls", nargs=-1, metavar="[URL]...")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Where to write the manifest ('-' for standard output). Default: PUSH_MANIFEST, "
+    f"else {DEFAULT_MANIFEST} in the app's root path.",
+)
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; exit with status 1 and show the difference if FILE is out of date.",
+)
+def manifest_command(urls: tuple[str, ...], output: str | None, check_only: bool) -> None:
+    """Write a multi-page push manifest by requesting the app's pages.
+
+    Each page is requested through the test client; its HTML, the same-origin stylesheets
+    it links (with their @import and @font-face fonts) and its module scripts (with their
+    static imports) are read, and what they reference is listed under the template the
+    page rendered. Assets of other origins are left out.
+
+    URL: paths of pages to request, such as /post/1. Default: every GET route that takes
+    no argument (routes with arguments need their URLs given).
+    """
+    app = _app()
+    crawler = SiteCrawler(app)
+    paths = _page_paths(crawler, urls)
+    target = output or _default_output(app)
+    existing_path = _default_output(app) if target == "-" else target
+    existing = _existing_manifest(existing_path)
+    results = [_scan_page(crawler, path) for path in paths]
+    update = update_manifest(
+        group_assets(results),
+        existing,
+        set(app.jinja_env.list_templates()),
+        get_state(app).settings.static_endpoint,
+    )
+    text = manifest_text(update)
+    _validate(text, target)
+    _report_merge(update, existing_path)
+    if check_only:
+        _compare(text, existing_path)
+    elif target == "-":
+        click.echo(text, nl=False)
+    else:
+        _write_atomically(target, text)
+        _summarize(update, results, target)
+        _hint_unused(app, target)
+    _fail_if_pages_failed(results)
+
+
+def _page_paths(crawler: SiteCrawler, urls: tuple[str, ...]) -> list[str]:
+    if not urls:
+        paths = default_paths(crawler.app)
+        if not paths:
+            raise click.ClickException(
+                "no GET route without arguments to request: give the pages' URLs, "
+                "such as 'flask push manifest /post/1'"
+            )
+        return paths
+    paths = []
+    for url in urls:
+        path = crawler.app_path(url)
+        if path is None:
+            raise click.BadParameter(
+                f"{url!r} is not a page of this app (another origin, or outside "
+                "APPLICATION_ROOT): give a path such as /about",
+                param_hint="URL",
+            )
+        paths.append(path)
+    return paths
+
+
+def _scan_page(crawler: SiteCrawler, path: str) -> PageResult:
+    result = crawler.scan(path)
+    click.echo(f"GET {path} ... {_outcome(result)}", err=True)
+    for warning in result.warnings:
+        click.echo(f"  warning: {warning}", err=True)
+    return result
+
+
+def _outcome(result: PageResult) -> str:
+    if result.error is not None:
+        return f"FAILED: {result.error}"
+    if result.skipped is not None:
+        return f"skipped: {result.skipped}"
+    if result.group is None:
+        return f"{result.status}, no named template rendered: its assets are not listed"
+    extra = f" ({result.other_origin} of other origins left out)" if result.other_origin else ""
+    return f"{result.status}, {result.group}: {_count(len(result.assets), 'asset')}{extra}"
+
+
+def _default_output(app: Flask) -> str:
+    configured = manifest_path(get_state(app))
+    return configured if configured is not None else os.path.join(app.root_path, DEFAULT_MANIFEST)
+
+
+def _existing_manifest(path: str) -> Manifest | None:
+    if not os.path.exists(path):
+        return None
+    try:
+        return load_manifest(path)
+    except ManifestError as error:
+        raise click.ClickException(
+            f"cannot update {display_path(path)}: {error}; fix the file or delete it"
+        ) from None
+
+
+def _report_merge(update: ManifestUpdate, path: str) -> None:
+    name = display_path(path)
+    if update.kept:
+        click.echo(
+            f"kept from {name} the groups of templates no page rendered this time: "
+            f"{', '.join(sorted(update.kept))}",
+            err=True,
+        )
+    if update.dropped:
+        click.echo(
+            f"dropped from {name} the groups of templates that no longer exist: "
+            f"{', '.join(sorted(update.dropped))}",
+            err=True,
+        )
+
+
+def _validate(text: str, target: str) -> None:
+    # What is written must load: a manifest the app refuses at start-up would break it.
+    try:
+        parse_manifest(text, target)
+    except ManifestError as error:
+        raise click.ClickException(
+            f"the generated manifest is not valid (a bug): {error}"
+        ) from None
+
+
+def _compare(text: str, target: str) -> None:
+    try:
+        with open(target, encoding="utf-8") as file:
+            current = file.read()
+    except FileNotFoundError:
+        current = ""
+    if current == text:
+        click.echo(f"{display_path(target)} is up to date")
+        return
+    name = display_path(target)
+    diff = difflib.unified_diff(
+        current.splitlines(keepends=True),
+        text.splitlines(keepends=True),
+        f"{name} (current)",
+        f"{name} (generated)",
+    )
+    click.echo("".join(diff), nl=False)
+    raise click.ClickException(
+        f"{name} is out of date: run 'flask push manifest' and commit the result"
+    )
+
+
+def _write_atomically(target: str, text: str) -> None:
+    # A running dev server may reload the manifest at any moment: it must never see a
+    # half-written file, so the new one replaces the old in one rename.
+    directory = os.path.dirname(os.path.abspath(target))
+    descriptor, temporary = tempfile.mkstemp(prefix=".push_manifest.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as file:
+            file.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _summarize(update: ManifestUpdate, results: list[PageResult], target: str) -> None:
+    click.echo(
+        f"Wrote {display_path(target)}: {_count(len(update.groups), 'template')}, "
+        f"{_count(update.asset_count(), 'entry')}, from {_count(len(results), 'page')}"
+    )
+
+
+def _hint_unused(app: Flask, target: str) -> None:
+    configured = manifest_path(get_state(app))
+    if configured is None or os.path.abspath(configured) != os.path.abspath(target):
+        # A multi-page manifest only takes effect as PUSH_MANIFEST: the @http2push
+        # decorator applies flat entries alone.
+        click.echo(
+            f"note: PUSH_MANIFEST does not name {display_path(target)}, so no page uses its "
+            f"per-template groups; set PUSH_MANIFEST = {os.path.basename(target)!r} "
+            "(relative to the app's root path)",
+            err=True,
+        )
+
+
+def _fail_if_pages_failed(results: list[PageResult]) -> None:
+    failed = [result.path for result in results if result.error is not None]
+    if failed:
+        raise click.ClickException(
+            f"{_count(len(failed), 'page')} failed ({', '.join(failed)}); "
+            "the manifest lists the pages that rendered"
+        )
+
+
+# --- flask push check ---------------------------------------------------------------------
+
+
+@push_cli.command("check")
+def check_command() -> None:
+    """Check the app's manifests and {% push %} tags.
+
+    Checks every manifest the app uses (PUSH_MANIFEST and those of @http2push views) and
+    every {% push %} with constant arguments: invalid entries, local assets that do not
+    exist, manifest groups naming no template, and Link headers over PUSH_MAX_LINKS or
+    PUSH_MAX_HEADER_BYTES. Prints one line per problem and exits with status 1 if any.
+    """
+    report = check_app(_app())
+    for problem in report.problems:
+        click.echo(problem)
+    if report.problems:
+        raise click.ClickException(f"{_count(len(report.problems), 'problem')} found")
+    click.echo(_check_summary(report))
+
+
+def _check_summary(report: CheckReport) -> str:
+    size, links, what = report.largest
+    largest = f"; the largest known Link header is {size} bytes, {_count(links, 'link')} ({what})"
+    return (
+        f"OK: {_count(report.manifests, 'manifest')} ({_count(report.entries, 'entry')}) "
+        f"and {_count(report.templates, 'template')} ({_count(report.pushes, 'constant push')})"
+        f" checked{largest if what else ''}"
+    )
+
+
+# --- flask push show ----------------------------------------------------------------------
+
+
+@push_cli.command("show")
+@click.argument("url")
+def show_command(url: str) -> None:
+    """Show the Link header a page gets, and where each link comes from.
+
+    URL: the path of the page, such as / or /post/1. The page is requested through the
+    test client; each link is listed with its sources: {% push %} tags and push_url()
+    calls in templates, the view, @http2push manifests and PUSH_MANIFEST.
+    """
+    app = _app()
+    path = SiteCrawler(app).app_path(url)
+    if path is None:
+        raise click.BadParameter(f"{url!r} is not a page of this app", param_hint="URL")
+    page = explain(app, path)
+    if page.error is not None:
+        raise click.ClickException(f"GET {path} {page.error}")
+    for line in _show_lines(page, app):
+        click.echo(line)
+    if page.status and page.status[:1] != "2":
+        raise click.ClickException(f"GET {path} answered {page.status}")
+
+
+def _show_lines(page: PageLinks, app: Flask) -> list[str]:
+    templates = ", ".join(page.templates) or "none"
+    lines = [f"GET {page.path} -> {page.status} (view {page.endpoint!r}, templates: {templates})"]
+    if page.no_links is not None and not page.fields:
+        lines.append(f"No Link header: {page.no_links}")
+    for field_value in page.fields:
+        lines.append(f"Link: {field_value}")
+    for link in page.links:
+        lines.append(f"  {link.value}")
+        lines.append(f"      from {'; '.join(link.sources) or 'unknown'}")
+    if page.left_out and page.no_links is None:
+        settings = get_state(app).settings
+        lines.append(
+            f"Left out (over PUSH_MAX_LINKS={settings.max_links} or "
+            f"PUSH_MAX_HEADER_BYTES={settings.max_header_bytes}, lowest weight first):"
+        )
+        for link in page.left_out:
+            lines.append(f"  {link.value}")
+            lines.append(f"      from {'; '.join(link.sources) or 'unknown'}")
+    lines.extend(_early_hint_lines(page))
+    return lines
+
+
+def _early_hint_lines(page: PageLinks) -> list[str]:
+    if page.early_hints is None:
+        return ["103 Early Hints: off (PUSH_EARLY_HINTS is False)"]
+    cold, learned = page.early_hints
+    return [
+        f"103 Early Hints, first request to a worker: {cold or '(none)'}",
+        f"103 Early Hints, once the worker has seen this page: {learned or '(none)'}",
+    ]
+
+
+def _count(number: int, noun: str) -> str:
+    if number == 1:
+        return f"1 {noun}"
+    if noun.endswith("y"):
+        return f"{number} {noun[:-1]}ies"
+    return f"{number} {noun}{'es' if noun.endswith(('s', 'sh')) else 's'}"
