@@ -68,6 +68,10 @@ def manifest_command(urls: tuple[str, ...], output: str | None, check_only: bool
     static imports) are read, and what they reference is listed under the template the
     page rendered. Assets of other origins are left out.
 
+    An existing file is updated, not replaced: its flat entries and any attribute added
+    by hand (weight, nopush...) are kept, and so are the groups of templates no page
+    rendered this time, as long as the template exists.
+
     URL: paths of pages to request, such as /post/1. Default: every GET route that takes
     no argument (routes with arguments need their URLs given).
     """
@@ -226,15 +230,17 @@ def _summarize(update: ManifestUpdate, results: list[PageResult], target: str) -
 
 def _hint_unused(app: Flask, target: str) -> None:
     configured = manifest_path(get_state(app))
-    if configured is None or os.path.abspath(configured) != os.path.abspath(target):
-        # A multi-page manifest only takes effect as PUSH_MANIFEST: the @http2push
-        # decorator applies flat entries alone.
-        click.echo(
-            f"note: PUSH_MANIFEST does not name {display_path(target)}, so no page uses its "
-            f"per-template groups; set PUSH_MANIFEST = {os.path.basename(target)!r} "
-            "(relative to the app's root path)",
-            err=True,
-        )
+    if configured is not None and os.path.abspath(configured) == os.path.abspath(target):
+        return
+    # A multi-page manifest only takes effect as PUSH_MANIFEST: the @http2push decorator
+    # applies flat entries alone.
+    relative = os.path.relpath(os.path.abspath(target), app.root_path)
+    value = os.path.abspath(target) if relative.startswith("..") else relative
+    click.echo(
+        f"note: PUSH_MANIFEST does not name {display_path(target)}, so no page uses its "
+        f"per-template groups; set PUSH_MANIFEST = {value!r} to use it",
+        err=True,
+    )
 
 
 def _fail_if_pages_failed(results: list[PageResult]) -> None:
@@ -303,7 +309,8 @@ def show_command(url: str) -> None:
 
 def _show_lines(page: PageLinks, app: Flask) -> list[str]:
     templates = ", ".join(page.templates) or "none"
-    lines = [f"GET {page.path} -> {page.status} (view {page.endpoint!r}, templates: {templates})"]
+    view = f"view {page.endpoint!r}" if page.endpoint is not None else "no view"
+    lines = [f"GET {page.path} -> {page.status} ({view}, templates: {templates})"]
     if page.no_links is not None and not page.fields:
         lines.append(f"No Link header: {page.no_links}")
     for field_value in page.fields:

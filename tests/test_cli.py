@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from flask import Flask, render_template, render_template_string
+from flask import Blueprint, Flask, render_template, render_template_string
 
 from flask_push_templates import http2push, push_url_for
 from flask_push_templates.asset_scan import (
@@ -239,6 +239,7 @@ def test_manifest_reports_progress_and_skips(tmp_path: Path) -> None:
     assert "/contact" not in result.stderr  # POST only
     assert f"Wrote {tmp_path / 'm.json'}: 3 templates, 33 entries, from 5 pages" in result.stdout
     assert "note: PUSH_MANIFEST does not name" in result.stderr
+    assert f"set PUSH_MANIFEST = {str(tmp_path / 'm.json')!r} to use it" in result.stderr
 
 
 def test_failing_page_is_reported_and_the_others_still_scanned(tmp_path: Path) -> None:
@@ -284,7 +285,7 @@ def test_manifest_without_push_manifest_writes_into_the_root_path(
     assert json.loads((tmp_path / "push_manifest.json").read_text()) == {
         "page.html": {"/static/a.png": {"type": "image", "weight": 1}}
     }
-    assert "set PUSH_MANIFEST = 'push_manifest.json'" in result.stderr
+    assert "set PUSH_MANIFEST = 'push_manifest.json' to use it" in result.stderr
 
 
 def test_manifest_updates_an_existing_file(make_app: AppFactory, tmp_path: Path) -> None:
@@ -459,6 +460,29 @@ def test_check_reports_routes_that_serve_nothing(make_app: AppFactory, tmp_path:
     ]
 
 
+def test_check_finds_files_of_blueprint_static_folders(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    manifest = write_manifest(
+        tmp_path / "m.json",
+        {"/shop/assets/cart.js": {"type": "script"}, "/shop/assets/gone.js": {"type": "script"}},
+    )
+    app = make_app(files={"shop_static/cart.js": ""}, PUSH_MANIFEST=manifest)
+    shop = Blueprint(
+        "shop",
+        __name__,
+        static_folder=str(tmp_path / "shop_static"),
+        static_url_path="/assets",
+        url_prefix="/shop",
+    )
+    app.register_blueprint(shop)
+    result = invoke(app, "check")
+    assert result.stdout.splitlines() == [
+        f"push manifest {manifest}, line 5: entry '/shop/assets/gone.js': /shop/assets/gone.js "
+        f"does not exist (looked for {tmp_path}/shop_static/gone.js)"
+    ]
+
+
 def test_check_reports_stale_and_ignored_groups(make_app: AppFactory, tmp_path: Path) -> None:
     app_manifest = write_manifest(tmp_path / "m.json", {"indx.html": {"/static/a.css": {}}})
     write_manifest(tmp_path / "view.json", {"index.html": {"/static/a.css": {}}})
@@ -627,6 +651,7 @@ def test_show_explains_pages_without_links() -> None:
     )
     missing = invoke(app, "show", "/nowhere")
     assert missing.exit_code == 1
+    assert missing.stdout.startswith("GET /nowhere -> 404 NOT FOUND (no view, templates: none)\n")
     assert "No Link header: only 2xx responses get links, this one is 404" in missing.stdout
     assert "Error: GET /nowhere answered 404 NOT FOUND" in missing.stderr
 
