@@ -113,7 +113,7 @@ def _page_paths(crawler: SiteCrawler, urls: tuple[str, ...]) -> list[str]:
         return paths
     paths = []
     for url in urls:
-        path = crawler.app_path(url)
+        path = crawler.page_path(url)
         if path is None:
             raise click.BadParameter(
                 f"{url!r} is not a page of this app (another origin, or outside "
@@ -295,7 +295,7 @@ def show_command(url: str) -> None:
     calls in templates, the view, @http2push manifests and PUSH_MANIFEST.
     """
     app = _app()
-    path = SiteCrawler(app).app_path(url)
+    path = SiteCrawler(app).page_path(url)
     if path is None:
         raise click.BadParameter(f"{url!r} is not a page of this app", param_hint="URL")
     page = explain(app, path)

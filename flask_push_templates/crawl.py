@@ -125,10 +125,22 @@ class SiteCrawler:
             return None
         path = parts.path
         if self.script_root != "/":
-            if path != self.script_root and not path.startswith(self.script_root + "/"):
+            if not self._under_script_root(path):
                 return None
             path = path[len(self.script_root) :] or "/"
         return path + (f"?{parts.query}" if parts.query else "")
+
+    def page_path(self, url: str) -> str | None:
+        """A URL given on the command line as the test client's path: a full URL of this
+        origin, a path with APPLICATION_ROOT, or a path below it (as the routes are)."""
+        if urlsplit(url).scheme or url.startswith("//"):
+            return self.app_path(url)
+        path = url if url.startswith("/") else "/" + url
+        return self.app_path(path) if self._under_script_root(path) else path
+
+    def _under_script_root(self, path: str) -> bool:
+        root = self.script_root
+        return root != "/" and (path == root or path.startswith(root + "/"))
 
     def document_url(self, app_path: str) -> str:
         root = "" if self.script_root == "/" else self.script_root

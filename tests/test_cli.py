@@ -392,13 +392,17 @@ def test_manifest_honours_application_root(make_app: AppFactory) -> None:
         APPLICATION_ROOT="/shop",
     )
     app.add_url_rule("/", "page", lambda: render_template("page.html"))
-    result = invoke(app, "manifest", "-o", "-")
-    assert json.loads(result.stdout) == {
+    expected = {
         "page.html": {
             "/shop/static/p.png": {"type": "image", "weight": 1},
             "/shop/static/s.css": {"type": "style", "weight": 1},
         }
     }
+    for urls in ((), ("/",), ("/shop/",), ("http://localhost/shop/",)):
+        result = invoke(app, "manifest", "-o", "-", *urls)
+        assert json.loads(result.stdout) == expected, urls
+    show = invoke(app, "show", "/shop/")
+    assert show.stdout.startswith("GET / -> 200 OK (view 'page', templates: page.html)")
 
 
 def test_page_rendering_no_named_template_is_reported(make_app: AppFactory) -> None:
