@@ -14,22 +14,26 @@ Only ``rel=preload`` and ``rel=preconnect`` links go into a 103 (browsers ignore
 there); the final response's ``Link`` header is unchanged and still names everything.
 
 What is not knowable before the view runs, and so is never hinted: pushes whose arguments
-are not constants (``{% push user.avatar %}``, ``push_url()`` calls, pushes that depend on
-the request), templates chosen at run time that the endpoint has not rendered before, and
-anything in a template rendered only under some condition (a branch, a loop, a macro that
-is not called). Those still reach the final response's ``Link`` header.
+are not constants (``{% push user.avatar %}``), ``push_url()`` and ``push_url_for()``
+calls, and the templates of an endpoint not yet seen rendering them (the first request in
+a worker, a template picked at run time for the first time). These still reach the final
+response's ``Link`` header. The other way round, constant pushes are read from the source,
+not run: one in a branch not taken, a loop over nothing or a macro never called (in the
+template or one it imports) is hinted all the same, as it is for a streamed page.
 
 Which templates an endpoint renders
 -----------------------------------
-The view decides, so it is learned: after each ``GET`` whose response gets links, the
-names of the templates it rendered are remembered for its endpoint. The prediction is what
-every recently seen variant has in common (a view that renders ``pages/<slug>.html`` is
-predicted to need the layout they all extend, not one page's assets). Learning is per app
-and per worker process, thread-safe and bounded (:data:`MAX_ENDPOINTS` endpoints,
-:data:`MAX_VARIANTS` distinct template sets each, :data:`MAX_TEMPLATES` names per set). The
-facts derived from a name (what it extends, what it pushes) are read again when the
-template changes and the environment auto-reloads, so an edit in debug is picked up on the
-next request.
+The view decides, so it is learned: after each request that could have been hinted (see
+below, whatever its protocol) and got a 2xx page, the names of the templates it rendered
+are remembered for its endpoint. The prediction is what every recently seen variant has in
+common (a view that renders ``pages/<slug>.html`` is predicted to need the layout they all
+extend, not one page's assets). Learning is per app and per worker process, thread-safe
+and bounded (:data:`MAX_ENDPOINTS` endpoints, :data:`MAX_VARIANTS` distinct template sets
+each, :data:`MAX_TEMPLATES` names per set). The facts derived from a name (what it
+extends, what it pushes) are read again when the template changes and the environment
+auto-reloads, so an edit in debug is picked up on the next request. An endpoint that
+answered such a request with something other than a page (``PUSH_MIMETYPES``), JSON say,
+gets no hint until it serves a page again; endpoints that serve static files never do.
 
 Many workers, many hosts
 ------------------------
@@ -89,7 +93,7 @@ from werkzeug.datastructures import Headers
 
 from .decorator import MANIFEST_ATTRIBUTE, resolve_manifest_path
 from .errors import ConfigError
-from .headers import collect_links, fit_links, wants_links
+from .headers import collect_links, fit_links
 from .links import serialize_links
 from .recording import RequestPushes, recorded_pushes
 from .settings import Settings, template_map
@@ -113,8 +117,16 @@ _PROTOCOL = re.compile(r"HTTP/(\d+)(?:\.(\d+))?")
 EarlyHintsCallable = Callable[[list[tuple[str, str]]], Any]
 
 
+# A distinct set of template names -> those names in the order of their latest render.
+_Variants = OrderedDict[frozenset[str], tuple[str, ...]]
+
+
 class TemplateLearner:
-    """Which templates each endpoint rendered recently: bounded, and safe across threads."""
+    """Which templates each endpoint rendered recently: bounded, and safe across threads.
+
+    An endpoint seen answering a navigation with something other than a page (JSON, a
+    file) is remembered as such, so that it gets no more hints until it serves a page.
+    """
 
     def __init__(
         self,
@@ -127,27 +139,39 @@ class TemplateLearner:
         self._max_templates = max_templates
         # Both levels are LRU: the most recently used entry is last. A variant is keyed by
         # its set of names, so that a view rendering the same templates again changes
-        # nothing, and keeps the order of its latest render.
-        self._endpoints: OrderedDict[str, OrderedDict[frozenset[str], tuple[str, ...]]]
-        self._endpoints = OrderedDict()
+        # nothing, and keeps the order of its latest render. None: "not a page".
+        self._endpoints: OrderedDict[str, _Variants | None] = OrderedDict()
         self._lock = threading.Lock()
 
     def learn(self, endpoint: str, templates: Iterable[str]) -> None:
-        """Remember that a response of ``endpoint`` rendered ``templates``."""
+        """Remember that a page served by ``endpoint`` rendered ``templates``."""
         names = tuple(dict.fromkeys(templates))[: self._max_templates]
         key = frozenset(names)
         with self._lock:
             variants = self._endpoints.get(endpoint)
             if variants is None:
-                variants = self._endpoints[endpoint] = OrderedDict()
-                if len(self._endpoints) > self._max_endpoints:
-                    self._endpoints.popitem(last=False)
-            else:
-                self._endpoints.move_to_end(endpoint)
+                variants = OrderedDict()
+            self._remember(endpoint, variants)
             variants[key] = names
             variants.move_to_end(key)
             if len(variants) > self._max_variants:
                 variants.popitem(last=False)
+
+    def learn_not_page(self, endpoint: str) -> None:
+        """Remember that ``endpoint`` answered with something other than a page."""
+        with self._lock:
+            self._remember(endpoint, None)
+
+    def _remember(self, endpoint: str, variants: _Variants | None) -> None:
+        self._endpoints[endpoint] = variants
+        self._endpoints.move_to_end(endpoint)
+        if len(self._endpoints) > self._max_endpoints:
+            self._endpoints.popitem(last=False)
+
+    def serves_pages(self, endpoint: str) -> bool:
+        """False if ``endpoint`` last answered with something other than a page."""
+        with self._lock:
+            return endpoint not in self._endpoints or self._endpoints[endpoint] is not None
 
     def variants(self, endpoint: str) -> list[tuple[str, ...]]:
         """The distinct template sets ``endpoint`` rendered, the most recent last."""
@@ -156,8 +180,9 @@ class TemplateLearner:
             return list(variants.values()) if variants is not None else []
 
     def endpoints(self) -> list[str]:
+        """The endpoints known to serve pages, the least recently seen first."""
         with self._lock:
-            return list(self._endpoints)
+            return [name for name, variants in self._endpoints.items() if variants is not None]
 
 
 def common_templates(
@@ -186,6 +211,10 @@ class EarlyHintsState:
         self._failed_endpoints: set[str | None] = set()
         self._lock = threading.Lock()
 
+    def serves_pages(self, endpoint: str) -> bool:
+        """Whether ``endpoint`` may answer with a page (it is not known not to)."""
+        return endpoint in self.deployed or self.learner.serves_pages(endpoint)
+
     def templates_for(self, env: Environment, facts: TemplateFacts, endpoint: str) -> list[str]:
         """The templates ``endpoint`` is predicted to render, with all they pull in."""
         deployed = self.deployed.get(endpoint)
@@ -193,8 +222,13 @@ class EarlyHintsState:
             return facts.closure(env, deployed)
         return common_templates(env, facts, self.learner.variants(endpoint))
 
-    def learn(self, endpoint: str, templates: Iterable[str]) -> None:
-        if endpoint not in self.deployed:
+    def learn(self, endpoint: str, templates: Iterable[str] | None) -> None:
+        """Remember what a page of ``endpoint`` rendered; ``None``: it was not a page."""
+        if endpoint in self.deployed:
+            return
+        if templates is None:
+            self.learner.learn_not_page(endpoint)
+        else:
             self.learner.learn(endpoint, templates)
 
     def first_failure_for(self, endpoint: str | None) -> bool:
@@ -231,14 +265,32 @@ def may_be_navigation(headers: Headers) -> bool:
     return (mode is None or mode == "navigate") and (dest is None or dest == "document")
 
 
+def may_be_page_request(req: Request, settings: Settings) -> bool:
+    """Whether ``req`` may be what hints are for (and learned from): a navigation by GET."""
+    return req.method == "GET" and (
+        not settings.early_hints_navigations_only or may_be_navigation(req.headers)
+    )
+
+
 def wants_hints(req: Request, settings: Settings) -> bool:
     """Whether the policy lets ``req`` have a 103 (the server's support aside)."""
     return (
         settings.enabled
         and settings.early_hints
-        and req.method == "GET"
         and request_protocol(req.environ) in settings.early_hints_protocols
-        and (not settings.early_hints_navigations_only or may_be_navigation(req.headers))
+        and may_be_page_request(req, settings)
+    )
+
+
+def serves_files(app: Flask, settings: Settings, endpoint: str) -> bool:
+    """Whether ``endpoint`` serves static files (the app's or a blueprint's): never pages.
+
+    Without this, the first request for each asset would get a 103 naming the manifests,
+    which a proxy pushing the hinted assets (Apache's H2EarlyHints) would then relay.
+    """
+    view = app.view_functions.get(endpoint)
+    return endpoint == settings.static_endpoint or getattr(view, "__name__", "") == (
+        "send_static_file"
     )
 
 
@@ -251,7 +303,7 @@ def hint_header(app: Flask, state: PushState, endpoint: str) -> str | None:
     Needs a request context (URLs are built with ``url_for``).
     """
     hints = state.early_hints
-    if hints is None:
+    if hints is None or not hints.serves_pages(endpoint):
         return None
     predicted = RequestPushes()
     predicted.templates = hints.templates_for(app.jinja_env, state.templates, endpoint)
@@ -344,7 +396,12 @@ def _send_early_hints() -> None:
         return
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     state = get_state(app)
-    if state.early_hints is None or not wants_hints(request, state.settings):
+    settings = state.settings
+    if (
+        state.early_hints is None
+        or not wants_hints(request, settings)
+        or serves_files(app, settings, endpoint)
+    ):
         return
     try:
         value = hint_header(app, state, endpoint)
@@ -364,10 +421,25 @@ def _send_early_hints() -> None:
 
 def _learn_templates(response: Response) -> Response:
     endpoint = request.endpoint
-    if endpoint is None or request.method != "GET":
-        return response  # only GET requests are hinted, so only they teach
-    state = get_state(current_app._get_current_object())  # type: ignore[attr-defined]
-    if state.early_hints is not None and wants_links(response, state):
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    state = get_state(app)
+    settings = state.settings
+    hints = state.early_hints
+    if (
+        hints is None
+        or endpoint is None
+        or not settings.enabled
+        # Learn only from what would be hinted: a fetch() of an endpoint that also serves
+        # JSON must not teach it that navigations get JSON.
+        or not may_be_page_request(request, settings)
+        # A redirect or an error says nothing about what the page needs.
+        or not 200 <= response.status_code < 300
+        or serves_files(app, settings, endpoint)
+    ):
+        return response
+    if response.mimetype in settings.mimetypes:
         pushes = recorded_pushes()
-        state.early_hints.learn(endpoint, pushes.templates if pushes is not None else ())
+        hints.learn(endpoint, pushes.templates if pushes is not None else ())
+    else:
+        hints.learn(endpoint, None)
     return response

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, Response, render_template, stream_template
+from flask import Blueprint, Flask, Response, render_template, stream_template
 from werkzeug.datastructures import Headers
 from werkzeug.test import TestResponse
 
@@ -101,6 +101,7 @@ def get(
         path, method=method, headers=headers, environ_overrides=environ
     )
     response.get_data()  # runs a streamed body to its end, inside its request context
+    response.close()  # and closes a static file's
     return response, sent
 
 
@@ -568,3 +569,84 @@ def test_streamed_page_carries_its_static_pushes(make_app: AppFactory) -> None:
     _, sent = get(app, "/stream")
     # The view's own push is the one thing the 103 cannot know.
     assert hinted_targets(sent) == [t for t in targets_of(response) if t != "/static/view.css"]
+
+
+# --- endpoints that are not pages ------------------------------------------------------------
+
+
+def test_static_files_never_get_a_103(make_app: AppFactory) -> None:
+    app = page_app(make_app)
+    (Path(app.root_path) / "static" / "app.css").write_text("p {}")
+    blueprint = Blueprint("admin", __name__, static_folder=str(Path(app.root_path) / "static"))
+    app.register_blueprint(blueprint, url_prefix="/admin")
+    for path in ("/static/app.css", "/admin/static/app.css"):
+        response, sent = get(app, path)
+        assert response.status_code == 200
+        assert sent == []  # not even the app manifest, on the first request
+
+
+def test_an_endpoint_seen_serving_json_is_not_hinted_until_it_serves_a_page(
+    make_app: AppFactory,
+) -> None:
+    app = page_app(make_app)
+    wants_json = {"on": True}
+
+    @app.route("/api")
+    def api() -> Response | str:
+        if wants_json["on"]:
+            return Response("{}", mimetype="application/json")
+        return render_template("part.html")
+
+    _, sent = get(app, "/api")
+    assert hinted_targets(sent) == ["/static/global.css"]  # unknown yet: the manifest
+    _, sent = get(app, "/api")
+    assert sent == []
+    wants_json["on"] = False
+    get(app, "/api")
+    _, sent = get(app, "/api")
+    assert hinted_targets(sent) == ["/static/part.png", "/static/global.css"]
+
+
+def test_fetches_do_not_teach(make_app: AppFactory) -> None:
+    app = page_app(make_app)
+    get(app, headers={"Sec-Fetch-Mode": "cors"})
+    get(app, method="POST")
+    assert learned_templates(app) == {}
+    _, sent = get(app)
+    assert hinted_targets(sent) == KNOWABLE
+
+
+def test_learner_not_a_page_then_a_page() -> None:
+    learner = TemplateLearner()
+    learner.learn("api", ["a.html"])
+    learner.learn_not_page("api")
+    assert not learner.serves_pages("api")
+    assert learner.variants("api") == []
+    assert learner.endpoints() == []
+    learner.learn("api", ["b.html"])
+    assert learner.serves_pages("api")
+    assert learner.variants("api") == [("b.html",)]
+    assert learner.serves_pages("never seen")
+
+
+def test_constant_pushes_are_read_not_run(make_app: AppFactory) -> None:
+    app = make_app(
+        templates={
+            "macros.html": "{% macro icon() %}{% push 'icon.svg' %}{% endmacro %}",
+            "page.html": (
+                "{% import 'macros.html' as m %}{% if false %}{% push 'never.js' %}{% endif %}"
+                "{% push 'always.css' %}"
+            ),
+        },
+        PUSH_EARLY_HINTS=True,
+    )
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    response, _ = get(app)
+    assert targets_of(response) == ["/static/always.css"]
+    # Documented: a push in a branch not taken or a macro not called is hinted anyway.
+    _, sent = get(app)
+    assert sorted(hinted_targets(sent)) == [
+        "/static/always.css",
+        "/static/icon.svg",
+        "/static/never.js",
+    ]
