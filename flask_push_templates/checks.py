@@ -121,8 +121,8 @@ class _Checker:
                 "flat entries; set PUSH_MANIFEST to this file for per-template groups"
             )
         elif group not in self.template_names:
-            close = difflib.get_close_matches(group, self.template_names, n=3)
-            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            close = difflib.get_close_matches(group, self.template_names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             self.problem(
                 f"{where_line}: group {group!r} names no template of the app "
                 f"(renamed or deleted?){hint}"
