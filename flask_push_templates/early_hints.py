@@ -17,9 +17,9 @@ What is not knowable before the view runs, and so is never hinted: pushes whose 
 are not constants (``{% push user.avatar %}``), ``push_url()`` and ``push_url_for()``
 calls, and the templates of an endpoint not yet seen rendering them (the first request in
 a worker, a template picked at run time for the first time). These still reach the final
-response's ``Link`` header. The other way round, constant pushes are read from the source,
-not run: one in a branch not taken, a loop over nothing or a macro never called (in the
-template or one it imports) is hinted all the same, as it is for a streamed page.
+response's ``Link`` header. Constant pushes are found in the templates' source, not by
+running them: the 103 names exactly those a streamed page's ``Link`` header names
+(:mod:`.templates` decides which count, such as one inside a branch or a macro).
 
 Which templates an endpoint renders
 -----------------------------------
