@@ -44,7 +44,8 @@ def collect_links(
     """Every link the current response should name, merged, in order of mention.
 
     :param streamed: the body is rendered after the headers are sent, so the templates'
-        pushes have not been recorded yet: use their statically known pushes instead.
+        pushes have not been recorded yet: use the constant pushes that certainly run
+        (see :meth:`~.templates.TemplateFacts.certain_pushes`) instead.
     """
     links = LinkSet()
     templates: list[str] = []
@@ -57,10 +58,9 @@ def collect_links(
                 links.update(manifest_links(state, manifest.entries))
         templates = state.templates.closure(app.jinja_env, pushes.templates)
         if streamed:
-            for name in templates:
-                for push in state.templates.info(app.jinja_env, name).static_pushes:
-                    url = asset_url(push.asset, state.settings.static_endpoint)
-                    links.add(build_link(url, push.destination, push.attributes))
+            for push in state.templates.certain_pushes(app.jinja_env, pushes.templates):
+                url = asset_url(push.asset, state.settings.static_endpoint)
+                links.add(build_link(url, push.destination, push.attributes))
     app_manifest_path = manifest_path(state)
     if app_manifest_path is not None:
         manifest = state.manifests.get(app_manifest_path, app.jinja_env.auto_reload)
