@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any
 
 from flask import Flask, Response, current_app, request
@@ -17,6 +19,8 @@ from .jinja_ext import PushExtension
 from .recording import recorded_pushes, request_pushes
 from .settings import DEFAULTS, Settings
 from .state import EXTENSION_KEY, PushState
+
+log = logging.getLogger(__name__)
 
 
 class PushTemplates:
@@ -35,14 +39,22 @@ class PushTemplates:
         functions and the response hook on ``app``.
 
         :raises ~flask_push_templates.ConfigError: a ``PUSH_*`` value is invalid.
-        :raises ~flask_push_templates.ManifestError: a manifest is missing or invalid.
+        :raises ~flask_push_templates.ManifestError: a manifest is invalid, or a decorated
+            view's manifest is missing.
         """
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
         state = PushState(Settings.from_config(app.config), app.root_path, hooks_installed=True)
         path = manifest_path(state)
-        if path is not None:
+        if path is not None and os.path.exists(path):
             state.manifests.load(path)
+        elif path is not None:
+            # Not an error: `flask push manifest` must be able to load the app to write it.
+            log.warning(
+                "PUSH_MANIFEST %s does not exist yet: no links from it until it does "
+                "('flask push manifest' writes it)",
+                path,
+            )
         for view in app.view_functions.values():
             view_manifest = getattr(view, MANIFEST_ATTRIBUTE, None)
             if isinstance(view_manifest, str):

@@ -105,8 +105,18 @@ def test_symlink_loop(tmp_path: Path) -> None:
 def test_bad_manifest_fails_at_startup(make_app: AppFactory) -> None:
     with pytest.raises(ManifestError, match=r"m\.json, line 1, column"):
         make_app(files={"m.json": "{"}, PUSH_MANIFEST="m.json")
-    with pytest.raises(ManifestError, match="does not exist"):
-        make_app(PUSH_MANIFEST="missing.json")
+
+
+def test_missing_app_manifest_is_a_warning_so_that_it_can_be_generated(
+    make_app: AppFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(PUSH_MANIFEST="later.json", TEMPLATES_AUTO_RELOAD=True)
+    assert "PUSH_MANIFEST" in caplog.text and "later.json does not exist yet" in caplog.text
+    app.add_url_rule("/", "i", lambda: "<p>")
+    client = app.test_client()
+    assert client.get("/").headers.get("Link") is None
+    write(tmp_path / "later.json", '{"/a.css": {}}')
+    assert targets_of(client.get("/")) == ["/a.css"]
 
 
 def test_app_manifest_applies_to_every_html_page(make_app: AppFactory) -> None:
@@ -135,8 +145,7 @@ def test_groups_apply_to_the_template_and_the_templates_it_extends_or_includes(
             "base.html": "<html>{% block body %}{% endblock %}</html>",
             "nav.html": "<nav></nav>",
             "page.html": (
-                "{% extends 'base.html' %}"
-                "{% block body %}{% include 'nav.html' %}{% endblock %}"
+                "{% extends 'base.html' %}{% block body %}{% include 'nav.html' %}{% endblock %}"
             ),
             "other.html": "other",
         },
