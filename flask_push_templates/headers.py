@@ -10,18 +10,15 @@ as one more ``Link`` field, after any the view set itself.
 from __future__ import annotations
 
 import logging
-import os
 import re
-from collections.abc import Iterable
 
-from flask import Flask, Response
+from flask import Flask, Response, has_request_context, request
 
 from .links import Link, build_link, encode_target, serialize_links
 from .linkset import LinkSet
 from .manifest import ManifestEntry
 from .recording import RequestPushes
 from .state import PushState
-from .urls import asset_url
 
 log = logging.getLogger(__name__)
 
@@ -47,43 +44,62 @@ def collect_links(
         pushes have not been recorded yet: use the constant pushes that certainly run
         (see :meth:`~.templates.TemplateFacts.certain_pushes`) instead.
     """
+    env = app.jinja_env
+    app_manifest = None
+    if state.manifest_path is not None:
+        app_manifest = state.manifests.get(state.manifest_path, env.auto_reload)
+    if pushes is None:
+        pushes = RequestPushes(state, request.script_root if has_request_context() else "")
+    elif app_manifest is None and not pushes.view_manifests and not streamed:
+        return pushes.links  # the common case: nothing to merge, the record is the answer
+    script_root = pushes.script_root
     links = LinkSet()
-    templates: list[str] = []
-    if pushes is not None:
-        for link in pushes.links:
-            links.add(link, explicit=True)
-        for path in pushes.view_manifests:
-            manifest = state.manifests.get(path, app.jinja_env.auto_reload)
-            if manifest is not None:
-                links.update(manifest_links(state, manifest.entries))
-        templates = state.templates.closure(app.jinja_env, pushes.templates)
-        if streamed:
-            for push in state.templates.certain_pushes(app.jinja_env, pushes.templates):
-                url = asset_url(push.asset, state.settings.static_endpoint)
-                links.add(build_link(url, push.destination, push.attributes))
-    app_manifest_path = manifest_path(state)
-    if app_manifest_path is not None:
-        manifest = state.manifests.get(app_manifest_path, app.jinja_env.auto_reload)
+    links.update(pushes.links)
+    for path in pushes.view_manifests:
+        manifest = state.manifests.get(path, env.auto_reload)
         if manifest is not None:
-            for name in templates:
-                links.update(manifest_links(state, manifest.groups.get(name, ())))
-            links.update(manifest_links(state, manifest.entries))
+            links.update(manifest_links(state, manifest.entries, script_root))
+    if streamed:
+        for push in state.templates.certain_pushes(env, pushes.templates):
+            url = state.static_urls.url(push.asset, script_root)
+            links.add(build_link(url, push.destination, push.attributes))
+    if app_manifest is not None:
+        if app_manifest.groups:
+            for name in state.templates.closure(env, pushes.templates):
+                group = app_manifest.groups.get(name, ())
+                links.update(manifest_links(state, group, script_root))
+        links.update(manifest_links(state, app_manifest.entries, script_root))
     return links
 
 
 def manifest_path(state: PushState) -> str | None:
     """The absolute path of the app's ``PUSH_MANIFEST``, if one is configured."""
-    configured = state.settings.manifest
-    if configured is None:
-        return None
-    return os.path.join(state.root_path, configured)
+    return state.manifest_path
 
 
-def manifest_links(state: PushState, entries: Iterable[ManifestEntry]) -> Iterable[Link]:
-    static_endpoint = state.settings.static_endpoint
-    for entry in entries:
-        url = asset_url(entry.asset, static_endpoint)
-        yield build_link(url, entry.destination, entry.attributes)
+def manifest_links(
+    state: PushState, entries: tuple[ManifestEntry, ...], script_root: str | None = None
+) -> tuple[Link, ...]:
+    """The links of manifest ``entries`` for a script root (by default the request's),
+    remembered while URLs are stable."""
+    if script_root is None:
+        script_root = request.script_root if has_request_context() else ""
+    key = (id(entries), script_root)
+    cached = state.manifest_links.get(key)
+    # The entries are kept in the value: their id is only theirs while they are alive.
+    if cached is not None and cached[0] is entries:
+        return cached[1]
+    links = tuple(
+        build_link(
+            state.static_urls.url(entry.asset, script_root), entry.destination, entry.attributes
+        )
+        for entry in entries
+    )
+    if state.static_urls.stable:
+        if len(state.manifest_links) >= 256:
+            state.manifest_links.clear()
+        state.manifest_links[key] = (entries, links)
+    return links
 
 
 def add_link_header(

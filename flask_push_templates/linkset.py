@@ -15,15 +15,18 @@ class LinkSet:
     highest weight any push gave it, so that a later, more important mention still counts.
     """
 
-    __slots__ = ("_explicit", "_links")
+    __slots__ = ("_explicit", "_links", "_weighted")
 
     def __init__(self) -> None:
         self._links: dict[str, Link] = {}
         self._explicit: set[str] = set()
+        self._weighted = False  # whether any weight differs from the default, 1
 
     def add(self, link: Link, explicit: bool = True) -> None:
         """Add ``link``, merging it with an earlier link to the same URL."""
         url = link.url
+        if link.weight != 1.0:
+            self._weighted = True
         known = self._links.get(url)
         if known is None:
             self._links[url] = link
@@ -50,6 +53,8 @@ class LinkSet:
 
     def by_priority(self) -> list[Link]:
         """The links by descending weight; equal weights keep their order of mention."""
+        if not self._weighted:
+            return list(self._links.values())
         return sorted(self._links.values(), key=lambda link: -link.weight)
 
 

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING
 
 from flask import Flask
 
-from .manifest import ManifestStore
+from .links import Link
+from .manifest import ManifestEntry, ManifestStore
 from .settings import Settings
 from .templates import TemplateFacts
+from .urls import StaticUrls
 
 if TYPE_CHECKING:  # early_hints imports this module
     from .early_hints import EarlyHintsState
 
 EXTENSION_KEY = "push_templates"
+
+_ResolvedManifest = tuple[tuple[ManifestEntry, ...], tuple[Link, ...]]
 
 
 class PushState:
@@ -28,6 +33,13 @@ class PushState:
         self.hooks_installed = hooks_installed
         self.manifests = ManifestStore()
         self.templates = TemplateFacts()
+        self.static_urls = StaticUrls(settings.static_endpoint)
+        #: Resolved manifest links by (id of the entries, script root); see headers.py.
+        self.manifest_links: dict[tuple[int, str], _ResolvedManifest] = {}
+        #: The absolute path of ``PUSH_MANIFEST``, if one is configured.
+        self.manifest_path = (
+            None if settings.manifest is None else os.path.join(root_path, settings.manifest)
+        )
         #: What 103 Early Hints have learned; ``None`` unless ``PUSH_EARLY_HINTS`` is on.
         self.early_hints: EarlyHintsState | None = None
         self._warned_endpoints: set[str | None] = set()

@@ -294,3 +294,18 @@ def test_bad_config_fails_at_startup_naming_the_key(key: str, value: object, mes
     with pytest.raises(ConfigError, match=None) as error:
         PushTemplates(app)
     assert message in str(error.value)
+
+
+def test_urls_are_rebuilt_for_apps_that_change_them_per_request(make_app: AppFactory) -> None:
+    app = make_app()
+    versions = iter(range(100))
+
+    @app.url_defaults
+    def cache_bust(endpoint: str, values: dict[str, object]) -> None:
+        if endpoint == "static":
+            values["v"] = next(versions)
+
+    app.add_url_rule("/", "i", lambda: render_template_string("{% push 'a.css' %}"))
+    client = app.test_client()
+    assert targets_of(client.get("/")) == ["/static/a.css?v=0"]
+    assert targets_of(client.get("/")) == ["/static/a.css?v=1"]
