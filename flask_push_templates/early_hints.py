@@ -97,7 +97,7 @@ from .headers import collect_links, fit_links
 from .links import serialize_links
 from .recording import RequestPushes, recorded_pushes
 from .settings import Settings, template_map
-from .state import PushState, get_state
+from .state import FirstTimes, PushState, get_state
 from .templates import TemplateFacts
 
 log = logging.getLogger(__name__)
@@ -208,8 +208,8 @@ class EarlyHintsState:
             endpoint: tuple(names) for endpoint, names in (deployed or {}).items()
         }
         self.learner = TemplateLearner()
-        self._failed_endpoints: set[str | None] = set()
-        self._lock = threading.Lock()
+        #: Endpoints whose failure to hint was already logged as a warning.
+        self.failures = FirstTimes()
 
     def serves_pages(self, endpoint: str) -> bool:
         """Whether ``endpoint`` may answer with a page (it is not known not to)."""
@@ -230,14 +230,6 @@ class EarlyHintsState:
             self.learner.learn_not_page(endpoint)
         else:
             self.learner.learn(endpoint, templates)
-
-    def first_failure_for(self, endpoint: str | None) -> bool:
-        """Whether this is the first failure for ``endpoint`` (logged loudly only once)."""
-        with self._lock:
-            if endpoint in self._failed_endpoints:
-                return False
-            self._failed_endpoints.add(endpoint)
-            return True
 
 
 # --- which requests get a 103 ------------------------------------------------------------
@@ -410,7 +402,7 @@ def _send_early_hints() -> None:
     except Exception:
         # A hint only saves time; whatever broke it (the server's callable, a client that
         # went away, a URL that cannot be built), the response itself must still be served.
-        first = state.early_hints.first_failure_for(endpoint)
+        first = state.early_hints.failures.first(endpoint)
         log.log(
             logging.WARNING if first else logging.DEBUG,
             "%s: 103 Early Hints not sent; the response goes on without them",

@@ -125,7 +125,7 @@ def add_link_header(
     # buffer that overflows, whoever wrote the header.
     budget = settings.max_header_bytes - sum(len(value) + 2 for value in existing)
     kept = fit_links(candidates, settings.max_links, budget)
-    if len(kept) < len(candidates) and state.first_warning_for(endpoint):
+    if len(kept) < len(candidates) and state.budget_warnings.first(endpoint):
         log.warning(
             "%s: %d of %d links left out of the Link header (PUSH_MAX_LINKS=%d, "
             "PUSH_MAX_HEADER_BYTES=%d); the lowest weights were dropped",

@@ -42,15 +42,25 @@ class PushState:
         )
         #: What 103 Early Hints have learned; ``None`` unless ``PUSH_EARLY_HINTS`` is on.
         self.early_hints: EarlyHintsState | None = None
-        self._warned_endpoints: set[str | None] = set()
+        #: Endpoints already warned about links left out of their header.
+        self.budget_warnings = FirstTimes()
+
+
+class FirstTimes:
+    """Which keys were seen, thread-safely: to log something once per endpoint.
+
+    Bounded by the app's endpoints, a fixed set."""
+
+    def __init__(self) -> None:
+        self._seen: set[str | None] = set()
         self._lock = threading.Lock()
 
-    def first_warning_for(self, endpoint: str | None) -> bool:
-        """Whether this is the first warning about ``endpoint`` (each is logged once)."""
+    def first(self, key: str | None) -> bool:
+        """Whether ``key`` is seen for the first time (and remember it)."""
         with self._lock:
-            if endpoint in self._warned_endpoints:
+            if key in self._seen:
                 return False
-            self._warned_endpoints.add(endpoint)
+            self._seen.add(key)
             return True
 
 
@@ -64,6 +74,3 @@ def get_state(app: Flask) -> PushState:
         )
     return state
 
-
-def get_settings(app: Flask) -> Settings:
-    return get_state(app).settings

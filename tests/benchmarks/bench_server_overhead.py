@@ -32,7 +32,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, render_template, url_for
 from jinja2 import DictLoader
 
 from flask_push_templates import PushTemplates
@@ -53,15 +53,14 @@ def page(function: str, count: int) -> str:
     return f"<!doctype html><html><head>{tags}</head><body><p>{{{{ title }}}}</p></body></html>"
 
 
+def static_url(name: str) -> str:
+    return url_for("static", filename=name)
+
+
 def bare_app(count: int, with_floor: bool) -> Flask:
     app = Flask(__name__)
+    app.add_template_global(static_url)
     app.jinja_loader = DictLoader({"page.html": page("static_url", count)})
-
-    @app.template_global()
-    def static_url(name: str) -> str:
-        from flask import url_for
-
-        return url_for("static", filename=name)
 
     @app.route("/")
     def index() -> str:
@@ -98,13 +97,8 @@ def manifest_app(count: int, folder: Path) -> Flask:
     app = Flask(__name__, root_path=str(folder))
     app.config.update(PUSH_MANIFEST=str(manifest), PUSH_MAX_LINKS=1000, PUSH_MAX_HEADER_BYTES=10**6)
     PushTemplates(app)
+    app.add_template_global(static_url)
     app.jinja_loader = DictLoader({"page.html": page("static_url", count)})
-
-    @app.template_global()
-    def static_url(name: str) -> str:
-        from flask import url_for
-
-        return url_for("static", filename=name)
 
     @app.route("/")
     def index() -> str:
