@@ -73,4 +73,3 @@ def get_state(app: Flask) -> PushState:
             PushState(Settings.from_config(app.config), app.root_path, hooks_installed=False),
         )
     return state
-
