@@ -74,7 +74,13 @@ FONT_TYPES: dict[str, str] = {
 
 def extension_of(url: str) -> str:
     """The lower-cased file extension of a URL's path (query and fragment ignored)."""
-    name = urlsplit(url).path.rpartition("/")[2]
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        # urlsplit refuses an unbalanced "[" in the authority ("//[x.css"); such a URL is
+        # percent-encoded later, and its extension is still what ends its name.
+        path = url.split("#", 1)[0].split("?", 1)[0]
+    name = path.rpartition("/")[2]
     # Unlike posixpath.splitext, a name that is only an extension (".css") still has one.
     dot = name.rfind(".")
     return name[dot:].lower() if dot >= 0 else ""

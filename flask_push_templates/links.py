@@ -9,6 +9,7 @@ is a token or a quoted-string, and no control character (CR/LF above all) gets t
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 import string
 from collections.abc import Iterable
@@ -41,6 +42,14 @@ _SAFE_TARGET = re.compile(r"(?:[A-Za-z0-9\-._~:/?@!$&'()*+=]|%[0-9A-Fa-f]{2})*")
 _SAFE_CHARS = frozenset(string.ascii_letters + string.digits + "-._~:/?@!$&'()*+=")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _AUTHORITY = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.\-]*:)?//[^/?#]*")
+# RFC 3986 section 3.2: what each part of an authority may hold unencoded (sub-delims
+# without "," and ";", encoded everywhere for the naive parsers above).
+_SUB_DELIMS = "!$&'()*+="
+_USERINFO_CHARS = frozenset(string.ascii_letters + string.digits + "-._~" + _SUB_DELIMS + ":")
+_HOST_CHARS = frozenset(string.ascii_letters + string.digits + "-._~" + _SUB_DELIMS)
+_PORT_CHARS = frozenset(string.digits + ":")
+_PORT = re.compile(r"(?::[0-9]*)?")
+_IPV_FUTURE = re.compile(r"v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+")
 
 _CROSSORIGIN_CHOICES = ("anonymous", "use-credentials")
 _RESERVED_ATTRIBUTES = frozenset({"href", "as"})
@@ -55,14 +64,17 @@ def encode_target(url: str) -> str:
     """Percent-encode ``url`` so that it is a URI reference that cannot break out of ``<...>``.
 
     Existing ``%XX`` escapes are kept; a stray ``%`` becomes ``%25``; non-ASCII is encoded as
-    UTF-8. Idempotent: encoding an encoded target changes nothing.
+    UTF-8. Idempotent: encoding an encoded target changes nothing. Never raises: it also
+    reads targets the view wrote itself (see :func:`build_link` for what is refused).
     """
-    if _SAFE_TARGET.fullmatch(url):
-        return url
     authority = _AUTHORITY.match(url)
-    prefix = ""
-    if authority is not None and "[" in authority.group():
-        prefix, url = _encode_authority(authority.group()), url[authority.end() :]
+    if authority is None:
+        return url if _SAFE_TARGET.fullmatch(url) else _encode_chars(url)
+    # An authority has its own grammar: "@" only once, brackets only around an IP literal.
+    return _encode_authority(authority.group()) + _encode_chars(url[authority.end() :])
+
+
+def _encode_chars(url: str) -> str:
     encoded: list[str] = []
     seen_fragment = False
     for index, char in enumerate(url):
@@ -73,7 +85,7 @@ def encode_target(url: str) -> str:
             encoded.append(char)
         else:
             encoded.append(quote(char, safe=""))
-    return prefix + "".join(encoded)
+    return "".join(encoded)
 
 
 def _is_escape(text: str, percent_index: int) -> bool:
@@ -82,10 +94,63 @@ def _is_escape(text: str, percent_index: int) -> bool:
 
 
 def _encode_authority(authority: str) -> str:
-    # An IPv6 literal keeps its brackets; anything else unsafe in the authority is encoded.
-    return "".join(
-        char if char in _SAFE_CHARS or char in "[]%" else quote(char, safe="") for char in authority
+    """``scheme://userinfo@host:port`` with each part encoded by its own rule (RFC 3986 3.2)."""
+    start = authority.index("//") + 2
+    userinfo, at, hostport = authority[start:].rpartition("@")
+    host, port = _split_host(hostport)
+    if not _is_ip_literal(host):
+        host = _encode_part(host, _HOST_CHARS)
+    return (
+        authority[:start]
+        + _encode_part(userinfo, _USERINFO_CHARS)
+        + at
+        + host
+        + _encode_part(port, _PORT_CHARS)
     )
+
+
+def _split_host(hostport: str) -> tuple[str, str]:
+    if hostport.startswith("["):
+        close = hostport.find("]")
+        if close > 0:
+            return hostport[: close + 1], hostport[close + 1 :]
+    colon = hostport.find(":")
+    return (hostport, "") if colon < 0 else (hostport[:colon], hostport[colon:])
+
+
+def _is_ip_literal(host: str) -> bool:
+    """``[IPv6address]`` or ``[vX.future]``; zone identifiers are not URI syntax."""
+    if not (host.startswith("[") and host.endswith("]")):
+        return False
+    literal = host[1:-1]
+    if _IPV_FUTURE.fullmatch(literal):
+        return True
+    if "%" in literal:
+        return False
+    try:
+        ipaddress.IPv6Address(literal)
+    except ValueError:
+        return False
+    return True
+
+
+def _encode_part(text: str, safe: frozenset[str]) -> str:
+    return "".join(
+        char if char in safe or (char == "%" and _is_escape(text, index)) else quote(char, safe="")
+        for index, char in enumerate(text)
+    )
+
+
+def _authority_problem(target: str) -> str | None:
+    """What makes an encoded target's authority unusable, if anything (its port)."""
+    authority = _AUTHORITY.match(target)
+    if authority is None:
+        return None
+    hostport = authority.group()[authority.group().index("//") + 2 :].rpartition("@")[2]
+    port = _split_host(hostport)[1]
+    if _PORT.fullmatch(port):
+        return None
+    return f"the port {port[1:]!r} is not a number"
 
 
 def _format_value(value: str) -> str:
@@ -190,11 +255,21 @@ class _LinkOptions:
         self.crossorigin: str | bool | None = True  # True: "as the destination needs"
         self.mime_type: str | None = None
         self.extra: list[tuple[str, str | None]] = []
+        self.seen: set[str] = set()
 
     def fail(self, message: str) -> PushError:
         return PushError(f"push of {self.url!r}: {message}")
 
     def apply(self, name: str, value: AttributeValue) -> None:
+        # Parameter names are case-insensitive (RFC 8288 section 3): REL= is rel=, and
+        # title= with TITLE= would be one parameter given twice.
+        given = name
+        # ASCII only: str.lower() maps some non-ASCII letters onto ASCII (the Kelvin sign
+        # to "k"), which would turn a refused name into an accepted one.
+        name = name.lower() if name.isascii() else name
+        if name in self.seen:
+            raise self.fail(f"attribute {given!r} is given twice (names ignore case)")
+        self.seen.add(name)
         if name == "rel":
             if value not in RELATIONS:
                 raise self.fail(f"unknown rel {value!r}; accepted: {', '.join(RELATIONS)}")
@@ -235,7 +310,7 @@ class _LinkOptions:
             raise self.fail(f"attribute name {name!r} is not an RFC 9110 token")
         if value is False or value is None:
             return
-        self.extra.append((name.lower(), None if value is True else self._text(name, value)))
+        self.extra.append((name, None if value is True else self._text(name, value)))
 
     def _text(self, name: str, value: AttributeValue) -> str:
         text = str(value)
@@ -264,8 +339,12 @@ class _LinkOptions:
         if mime_type is not None:
             params.append(("type", mime_type))
         params.extend(self.extra)
+        target = encode_target(self.url)
+        problem = _authority_problem(target)
+        if problem is not None:
+            raise self.fail(problem)
         return Link(
-            url=encode_target(self.url),
+            url=target,
             rel=rel,
             as_value=as_value,
             params=tuple(params),
