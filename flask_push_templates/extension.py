@@ -46,15 +46,15 @@ class PushTemplates:
             app.config.setdefault(key, value)
         state = PushState(Settings.from_config(app.config), app.root_path, hooks_installed=True)
         path = manifest_path(state)
-        if path is not None and os.path.exists(path):
-            state.manifests.load(path)
-        elif path is not None:
+        if path is not None and _is_absent(path):
             # Not an error: `flask push manifest` must be able to load the app to write it.
             log.warning(
                 "PUSH_MANIFEST %s does not exist yet: no links from it until it does "
                 "('flask push manifest' writes it)",
                 path,
             )
+        elif path is not None:
+            state.manifests.load(path)
         for view in app.view_functions.values():
             view_manifest = getattr(view, MANIFEST_ATTRIBUTE, None)
             if isinstance(view_manifest, str):
@@ -71,6 +71,18 @@ class PushTemplates:
         # weakly; connecting with the app as sender keeps other apps' renders out.
         before_render_template.connect(_record_template, app, weak=False)
         app.cli.add_command(push_cli)  # flask push manifest / check / show
+
+
+def _is_absent(path: str) -> bool:
+    """Whether nothing is at ``path``. Not ``not os.path.exists``: that is also true of a
+    symlink loop or an unreadable folder, which loading reports as the errors they are."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _record_template(sender: Flask, template: Template, **extra: Any) -> None:

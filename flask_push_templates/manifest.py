@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -73,6 +74,17 @@ def parse_manifest(text: str, path: str) -> Manifest:
         raise ManifestError(
             f"push manifest {path}, line {error.lineno}, column {error.colno}: "
             f"invalid JSON: {error.msg}"
+        ) from None
+    # The decoder has two more ways to refuse, neither a JSONDecodeError; uncaught, they
+    # would escape the reload in debug (ManifestStore.get) and break the request.
+    except RecursionError:
+        raise ManifestError(
+            f"push manifest {path}: invalid JSON: arrays or objects nested too deeply"
+        ) from None
+    except ValueError:  # an integer of more digits than int() accepts
+        raise ManifestError(
+            f"push manifest {path}: invalid JSON: a number has more than "
+            f"{sys.get_int_max_str_digits()} digits"
         ) from None
     if not isinstance(document, dict):
         raise ManifestError(
