@@ -10,8 +10,9 @@ With ``PUSH_EARLY_HINTS = True`` and a server that offers ``environ["wsgi.early_
   of the templates those extend, include or import (read from the compiled templates,
   never by rendering them), and those templates' groups in ``PUSH_MANIFEST``.
 
-Only ``rel=preload`` and ``rel=preconnect`` links go into a 103 (browsers ignore the others
-there); the final response's ``Link`` header is unchanged and still names everything.
+Only ``rel=preload``, ``rel=modulepreload`` and ``rel=preconnect`` links go into a 103
+(browsers ignore the others there); the final response's ``Link`` header is unchanged and
+still names everything.
 
 What is not knowable before the view runs, and so is never hinted: pushes whose arguments
 are not constants (``{% push user.avatar %}``), ``push_url()`` and ``push_url_for()``
@@ -102,8 +103,10 @@ from .templates import TemplateFacts
 
 log = logging.getLogger(__name__)
 
-#: The relations a browser acts on in a 103 (Chrome ignores every other one there).
-HINT_RELATIONS = frozenset({"preload", "preconnect"})
+#: The relations a browser acts on in a 103. Chromium 156 also takes ``modulepreload``
+#: from a 103 (measured by tests/benchmarks/bench_page_load.py: without it an import()ed
+#: module waits for the final header, and the hint gains little on a module-based page).
+HINT_RELATIONS = frozenset({"preload", "modulepreload", "preconnect"})
 
 #: How many endpoints are remembered; the least recently requested one is forgotten first.
 MAX_ENDPOINTS = 1024

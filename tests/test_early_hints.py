@@ -328,7 +328,7 @@ def test_hint_is_the_final_header_minus_what_is_not_knowable(make_app: AppFactor
     assert font.get("type") == "font/woff2"
 
 
-def test_only_preload_and_preconnect_go_in_a_103(make_app: AppFactory) -> None:
+def test_only_preload_modulepreload_and_preconnect_go_in_a_103(make_app: AppFactory) -> None:
     app = make_app(
         templates={
             "rels.html": (
@@ -350,7 +350,7 @@ def test_only_preload_and_preconnect_go_in_a_103(make_app: AppFactory) -> None:
         "dns-prefetch",
     }
     assert {link.rel for link in hinted_links(sent)} == HINT_RELATIONS
-    assert hinted_targets(sent) == ["/static/app.css", "https://cdn.example"]
+    assert hinted_targets(sent) == ["/static/app.css", "/static/app.mjs", "https://cdn.example"]
 
 
 def test_hint_respects_nopush_and_the_header_budget(make_app: AppFactory) -> None:
