@@ -7,10 +7,6 @@
 small WSGI middleware sends, by hand, to every navigation of ``/`` before the app runs:
 the page-specific reference that the extension is measured against.
 
-``BENCH_APP_HINT_RELATIONS``: if set, a comma-separated list that replaces the package's
-``early_hints.HINT_RELATIONS`` (the link relations a 103 may carry), to measure what a
-change there would gain. A diagnosis only: the package itself is not changed.
-
 Served as ``gunicorn tests.benchmarks.bench_app:app`` from the repository root.
 """
 
@@ -22,7 +18,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from example_app import create_app
-from flask_push_templates import early_hints
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -46,11 +41,6 @@ class HandWrittenEarlyHints:
             send([("Link", self.link)])
         return self.wsgi_app(environ, start_response)
 
-
-_relations = os.environ.get("BENCH_APP_HINT_RELATIONS", "").strip()
-if _relations:
-    # Read by early_hints.hint_header at each request, so patching the module is enough.
-    early_hints.HINT_RELATIONS = frozenset(r.strip() for r in _relations.split(","))
 
 app = create_app(json.loads(os.environ.get("BENCH_APP_CONFIG", "{}")))
 _hand_written = os.environ.get("BENCH_APP_HAND_WRITTEN_103", "").strip()

@@ -19,7 +19,8 @@ the streams of one HTTP/2 connection one after another, so a slow API call would
 every asset queued behind it, which is a property of the server, not of hints.
 
 Configurations, each its own gunicorn (so that what an endpoint taught a worker persists
-from one load to the next), configured through ``bench_app.py``:
+from one load to the next), configured through ``bench_app.py``, each run in both
+scenarios below:
 
 * ``none``: ``PUSH_ENABLED=False``, no hints at all;
 * ``link``: ``PUSH_EARLY_HINTS=False``, the ``Link`` header of the final response only;
@@ -27,13 +28,9 @@ from one load to the next), configured through ``bench_app.py``:
   header. The page is loaded once before measuring, so the 103 is the learned one
   (from the second request of the endpoint on);
 * ``103 deployed``: as ``103+link`` with ``PUSH_EARLY_HINTS_TEMPLATES={"index":
-  ["index.html"]}`` (what ``learned_templates()`` writes for this page) and no warm-up,
-  in the cold scenario only. Its first load is the worker's very first request, and an
-  endpoint with a deployed map is never learned, so every load gets the 103 a first
-  request gets;
-* ``103 what-if``: a diagnosis, not a configuration of the package: as ``103+link``, but
-  ``bench_app.py`` patches the extension's ``HINT_RELATIONS`` to let ``rel=modulepreload``
-  links into the 103 (the package sends only ``preload`` and ``preconnect`` there);
+  ["index.html"]}`` (what ``learned_templates()`` writes for this page) and no warm-up.
+  Its first load is the worker's very first request, and an endpoint with a deployed map
+  is never learned, so every load gets the 103 a first request gets;
 * ``reference``: ``PUSH_EARLY_HINTS=False`` plus a hand-written, page-specific 103 sent by
   a WSGI middleware before the app runs, whose ``Link`` value is the page's own final
   ``Link`` header (taken from the ``link`` server) less its one non-static link (the
@@ -213,9 +210,6 @@ class Config:
     warm_up: bool = True
     #: Send a hand-written 103 naming what the page's Link header names.
     hand_written: bool = False
-    #: Diagnosis only: the link relations the extension may put in a 103, patched.
-    hint_relations: tuple[str, ...] | None = None
-    scenarios: tuple[str, ...] = SCENARIOS
 
 
 CONFIGS = (
@@ -231,15 +225,6 @@ CONFIGS = (
         "as 103+link with a deployed PUSH_EARLY_HINTS_TEMPLATES, from the first request",
         {"PUSH_EARLY_HINTS": True, "PUSH_EARLY_HINTS_TEMPLATES": {"index": ["index.html"]}},
         warm_up=False,
-        # Every request gets the same 103 (a deployed endpoint is never learned): the
-        # point is the first one, on a new connection; one scenario keeps the run short.
-        scenarios=("cold",),
-    ),
-    Config(
-        "103 what-if",
-        "as 103+link, rel=modulepreload allowed in the 103 (benchmark-only patch)",
-        {"PUSH_EARLY_HINTS": True},
-        hint_relations=("preload", "preconnect", "modulepreload"),
     ),
     Config(
         "reference",
@@ -300,8 +285,6 @@ def run_site(
     env = {"BENCH_APP_CONFIG": json.dumps(dict(config.app_config))}
     if hand_written_link is not None:
         env["BENCH_APP_HAND_WRITTEN_103"] = hand_written_link
-    if config.hint_relations is not None:
-        env["BENCH_APP_HINT_RELATIONS"] = ",".join(config.hint_relations)
     with (
         servers.gunicorn_server(
             "bench_app:app",
@@ -486,27 +469,25 @@ def target_lines(rows: Sequence[Summary]) -> tuple[list[str], bool]:
     by_key = {(r.scenario, r.config): r for r in rows}
     lines = [
         "| scenario | configuration | issue's figure | measured | met (figure + 0.03) "
-        "| reference, this run | met (reference + 0.03) | 103 what-if |",
-        "|---|---|--:|--:|---|--:|---|--:|",
+        "| reference, this run | met (reference + 0.03) |",
+        "|---|---|--:|--:|---|--:|---|",
     ]
     all_met = True
     for (scenario, config), target in TARGETS.items():
         row = by_key.get((scenario, config))
         if row is None:
-            lines.append(f"| {scenario} | {config} | {target:.2f} | not run | | | | |")
+            lines.append(f"| {scenario} | {config} | {target:.2f} | not run | | | |")
             continue
         met = row.ratio <= target + TOLERANCE
         all_met &= met
         cells = [scenario, config, f"{target:.2f}", f"{row.ratio:.2f}", "yes" if met else "NO"]
         reference = by_key.get((scenario, "reference"))
-        what_if = by_key.get((scenario, "103 what-if"))
         if config == "103+link" and reference is not None:
             like_for_like = row.ratio <= reference.ratio + TOLERANCE
             all_met &= like_for_like
             cells += [f"{reference.ratio:.2f}", "yes" if like_for_like else "NO"]
         else:
             cells += ["", ""]
-        cells.append(f"{what_if.ratio:.2f}" if what_if is not None and config != "link" else "")
         lines.append("| " + " | ".join(cells) + " |")
     return lines, all_met
 
@@ -567,7 +548,7 @@ def write_plot(path: Path, loads: Sequence[Load], configs: Sequence[Config], tit
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     figure, axes = plt.subplots(1, len(SCENARIOS), figsize=(12, 5), sharey=True)
     for ax, scenario in zip(axes, SCENARIOS, strict=True):
-        # The same slot for a configuration in both panels, empty where it did not run.
+        # The same slot, and colour, for a configuration in both panels.
         series = {
             position: values
             for position, name in enumerate(names, start=1)
@@ -597,9 +578,6 @@ def write_plot(path: Path, loads: Sequence[Load], configs: Sequence[Config], tit
                 x = names.index(config) + 1
                 ax.hlines(statistics.median(base) * target, x - 0.35, x + 0.35,
                           colors="tab:red", linestyles="dashed", label="target")  # fmt: skip
-        for position in set(range(1, len(names) + 1)) - set(series):
-            ax.text(position, 0.02, "not run", transform=ax.get_xaxis_transform(),
-                    ha="center", color="gray")  # fmt: skip
         ax.set_xticks(range(1, len(names) + 1), names, rotation=20)
         ax.set_xlim(0.4, len(names) + 0.6)
         ax.set_title(SCENARIO_TITLES[scenario])
@@ -661,7 +639,7 @@ def measure(configs: Sequence[Config], loads_per_row: int, rtt: float, page_path
                     sites[config.name] = stack.enter_context(run_site(config, pki, rtt, link))
         for config in configs:
             if config.warm_up:
-                for scenario in config.scenarios:
+                for scenario in SCENARIOS:
                     load_page(browser, sites[config.name], scenario, page_path, -1)
         progress(f"{len(sites)} servers up and warmed", started)
 
@@ -672,9 +650,8 @@ def measure(configs: Sequence[Config], loads_per_row: int, rtt: float, page_path
             order = [*configs[shift:], *configs[:shift]]
             for scenario in SCENARIOS if index % 2 == 0 else SCENARIOS[::-1]:
                 for config in order:
-                    if scenario in config.scenarios:
-                        site = sites[config.name]
-                        loads.append(load_page(browser, site, scenario, page_path, index))
+                    site = sites[config.name]
+                    loads.append(load_page(browser, site, scenario, page_path, index))
             progress(f"round {index + 1}/{loads_per_row}", started)
         environment = versions(browser)
     return Run(loads, environment, (load_before, os.getloadavg()[0]))
@@ -718,7 +695,7 @@ def diagnosis(loads: Sequence[Load], rows: Sequence[Summary]) -> list[str]:
             found = [x for x in loads if x.config == config and x.scenario == scenario]
             return set.intersection(*(set(x.hinted) for x in found)) if found else set()
 
-        ours, reference, what_if = hinted("103+link"), hinted("reference"), hinted("103 what-if")
+        ours, reference = hinted("103+link"), hinted("reference")
         by_key = {r.config: r for r in rows if r.scenario == scenario}
         if not ours or "reference" not in by_key:
             continue
@@ -730,14 +707,7 @@ def diagnosis(loads: Sequence[Load], rows: Sequence[Summary]) -> list[str]:
         )
         if late:
             line += f" (measured late resource{'s' if len(late) > 1 else ''}: {', '.join(late)})"
-        if what_if:
-            line += (
-                f"; letting rel=modulepreload into the 103 (`103 what-if`) added "
-                f"{', '.join(sorted(what_if - ours)) or 'nothing'}"
-            )
         line += f". Ratio to none: 103+link {by_key['103+link'].ratio:.2f}"
-        if "103 what-if" in by_key:
-            line += f", 103 what-if {by_key['103 what-if'].ratio:.2f}"
         lines.append(line + f", reference {by_key['reference'].ratio:.2f}.")
     return lines
 
