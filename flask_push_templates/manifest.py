@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 import sys
 import threading
 from collections.abc import Mapping
@@ -51,12 +52,16 @@ def load_manifest(path: str) -> Manifest:
     :raises ManifestError: naming the file, and the line and column or the entry at fault.
     """
     try:
-        with open(path, "rb") as file:
-            raw = file.read()
+        raw = _read_whole(path)
     except FileNotFoundError:
         raise ManifestError(f"push manifest {path} does not exist") from None
     except OSError as error:
         raise ManifestError(f"push manifest {path} cannot be read: {error.strerror}") from None
+    if raw is None:
+        raise ManifestError(
+            f"push manifest {path} kept changing while it was read; write it to another "
+            "file and rename that over it to replace it at once"
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -64,6 +69,38 @@ def load_manifest(path: str) -> Manifest:
             f"push manifest {path} is not UTF-8 (byte {error.start}): save it as UTF-8 JSON"
         ) from None
     return parse_manifest(text, path)
+
+
+#: How many times a file that changed while it was read is read again.
+_READ_ATTEMPTS = 3
+
+
+def _read_whole(path: str) -> bytes | None:
+    """The bytes of one version of ``path``, or ``None`` if it kept changing.
+
+    A read is several system calls, and other threads run between them: a file an editor
+    rewrites in place meanwhile gives the start of one version and the end of the next,
+    which can be valid JSON naming assets of both. The file's stamp is compared before and
+    after, so that such a read is done again rather than believed.
+    """
+    for _ in range(_READ_ATTEMPTS):
+        with open(path, "rb") as file:
+            before = os.fstat(file.fileno())
+            raw = file.read()
+            after = os.fstat(file.fileno())
+        # st_size only means something for a regular file (not a pipe, not /proc).
+        whole = len(raw) == after.st_size or not stat.S_ISREG(after.st_mode)
+        if whole and _same_version(before, after):
+            return raw
+    return None
+
+
+def _same_version(before: os.stat_result, after: os.stat_result) -> bool:
+    return (before.st_mtime_ns, before.st_size, before.st_ino) == (
+        after.st_mtime_ns,
+        after.st_size,
+        after.st_ino,
+    )
 
 
 def parse_manifest(text: str, path: str) -> Manifest:

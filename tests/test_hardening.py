@@ -34,6 +34,8 @@ from jinja2 import TemplateSyntaxError
 from werkzeug.test import TestResponse
 
 from flask_push_templates import ManifestError, PushError, PushTemplates, push_url
+from flask_push_templates import manifest as manifest_module
+from flask_push_templates.manifest import load_manifest
 from tests.linkheader import ParsedLink, parse_link_fields
 
 # --- strategies --------------------------------------------------------------------------
@@ -599,6 +601,63 @@ def test_manifest_deleted_while_the_app_runs_keeps_serving_the_last_good_links(
         assert [link.target for link in sound_links(response)] == ["/static/a.css"]
     # Said once, not on every request while the file is gone.
     assert caplog.text.count("does not exist") == (1 if debug else 0)
+
+
+class TornFile:
+    """A manifest opened for reading that an editor rewrites in place halfway through the
+    read: the first half of the old version, then the rest of the new one, from a real
+    descriptor (what a reader can get, as the GIL is released between two read calls)."""
+
+    def __init__(self, path: str, new_text: str) -> None:
+        self.path = path
+        self.new_text = new_text
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def read(self, size: int = -1) -> bytes:
+        head = os.read(self.fd, os.fstat(self.fd).st_size // 2)
+        with open(self.path, "w", encoding="utf-8") as file:  # truncate, rewrite
+            file.write(self.new_text)
+        rest = b""
+        while chunk := os.read(self.fd, 65536):
+            rest += chunk
+        return head + rest
+
+    def __enter__(self) -> TornFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+
+
+def test_a_manifest_rewritten_in_place_while_read_is_never_half_one_version_half_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Entries of the same length: the torn bytes make valid JSON, naming assets of both.
+    old = {f"/static/v0/{index}.js": {"type": "script"} for index in range(4)}
+    new = {f"/static/v1/{index}.js": {"type": "script"} for index in range(4)}
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(old))
+    torn = json.loads(
+        json.dumps(old)[: len(json.dumps(old)) // 2] + json.dumps(new)[len(json.dumps(old)) // 2 :]
+    )
+    assert sorted(torn) == sorted([*list(old)[:2], *list(new)[2:]])  # the trap is real
+    tears = iter([True])
+
+    def opener(name: str, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if name == str(path) and "b" in mode and next(tears, False):
+            return TornFile(name, json.dumps(new))
+        return open(name, mode, *args, **kwargs)
+
+    monkeypatch.setattr(manifest_module, "open", opener, raising=False)
+    entries = [entry.asset for entry in load_manifest(str(path)).entries]
+    assert entries == list(new)  # read again once the file held still
+
+    tears = itertools.repeat(True)  # an editor that never stops saving
+    with pytest.raises(ManifestError, match="kept changing while it was read; write it to"):
+        load_manifest(str(path))
 
 
 def test_concurrent_requests_while_a_debug_manifest_is_rewritten_see_whole_versions(
