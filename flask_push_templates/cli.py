@@ -2,7 +2,7 @@
 
 ``init_app`` registers the group, so every app that uses the extension has::
 
-    flask push manifest [URL ...] [-o FILE] [--check]
+    flask push manifest [URL ...] [-o FILE] [--early-hints FILE] [--check]
     flask push check
     flask push show URL
 
@@ -13,8 +13,10 @@ The commands only print and exit here; the work is done by crawl.py (manifest), 
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 
 import click
 from flask import Flask, current_app
@@ -22,11 +24,22 @@ from flask.cli import AppGroup
 
 from .checks import CheckReport, check_app, display_path
 from .crawl import PageResult, SiteCrawler, default_paths
+from .early_hints import serves_files
 from .errors import ManifestError
 from .headers import manifest_path
 from .manifest import Manifest, load_manifest, parse_manifest
-from .manifest_writer import ManifestUpdate, group_assets, manifest_text, update_manifest
+from .manifest_writer import (
+    ManifestUpdate,
+    TemplateMapUpdate,
+    endpoint_templates,
+    group_assets,
+    manifest_text,
+    template_map_text,
+    update_manifest,
+    update_template_map,
+)
 from .provenance import PageLinks, explain
+from .settings import template_map
 from .state import get_state
 
 #: Where ``flask push manifest`` writes when ``PUSH_MANIFEST`` is not set (flask-http2-push's
@@ -55,12 +68,27 @@ def _app() -> Flask:
     f"else {DEFAULT_MANIFEST} in the app's root path.",
 )
 @click.option(
+    "--early-hints",
+    "early_hints",
+    metavar="FILE",
+    help="Also write the PUSH_EARLY_HINTS_TEMPLATES map ('-' for standard output): each "
+    "endpoint requested -> the templates its pages rendered, in render order. When several "
+    "URLs of one endpoint are requested, only the templates all of them rendered are listed "
+    "(what every request to it certainly needs), then any layout they all extend or include; "
+    "an endpoint whose pages share nothing is left out, for workers to learn. With "
+    "PUSH_EARLY_HINTS_TEMPLATES naming FILE, every worker's first request to a listed "
+    "endpoint gets a full 103 Early Hints.",
+)
+@click.option(
     "--check",
     "check_only",
     is_flag=True,
-    help="Write nothing; exit with status 1 and show the difference if FILE is out of date.",
+    help="Write nothing; exit with status 1 and show the difference if FILE (either one) "
+    "is out of date.",
 )
-def manifest_command(urls: tuple[str, ...], output: str | None, check_only: bool) -> None:
+def manifest_command(
+    urls: tuple[str, ...], output: str | None, early_hints: str | None, check_only: bool
+) -> None:
     """Write a multi-page push manifest by requesting the app's pages.
 
     Each page is requested through the test client; its HTML, the same-origin stylesheets
@@ -72,13 +100,20 @@ def manifest_command(urls: tuple[str, ...], output: str | None, check_only: bool
     by hand (weight, nopush...) are kept, and so are the groups of templates no page
     rendered this time, as long as the template exists.
 
+    With --early-hints, the same pages also give the map of PUSH_EARLY_HINTS_TEMPLATES,
+    updated the same way: entries of endpoints no page answered for this time are kept
+    while the endpoint exists.
+
     URL: paths of pages to request, such as /post/1. Default: every GET route that takes
     no argument (routes with arguments need their URLs given).
     """
     app = _app()
+    target = output or _default_output(app)
+    if target == "-" and early_hints == "-":
+        raise click.UsageError("only one of -o and --early-hints can be '-' (standard output)")
+    hints_existing = _existing_map_path(app, early_hints, check_only)
     crawler = SiteCrawler(app)
     paths = _page_paths(crawler, urls)
-    target = output or _default_output(app)
     existing_path = _default_output(app) if target == "-" else target
     existing = _existing_manifest(existing_path)
     results = [_scan_page(crawler, path) for path in paths]
@@ -91,15 +126,54 @@ def manifest_command(urls: tuple[str, ...], output: str | None, check_only: bool
     text = manifest_text(update)
     _validate(text, target)
     _report_merge(update, existing_path)
+    hints: tuple[str, TemplateMapUpdate, str] | None = None  # FILE, the map, its JSON
+    if early_hints is not None:
+        hints_update = _template_map(app, results, hints_existing)
+        hints = (early_hints, hints_update, _map_text(hints_update))
     if check_only:
-        _compare(text, existing_path)
-    elif target == "-":
-        click.echo(text, nl=False)
+        compared = [(text, existing_path)]
+        if hints is not None and hints_existing is not None:
+            compared.append((hints[2], hints_existing))
+        stale = [display_path(path) for fresh, path in compared if not _compare(fresh, path)]
+        if stale:
+            raise click.ClickException(
+                f"{' and '.join(stale)} {'is' if len(stale) == 1 else 'are'} out of date: "
+                "run 'flask push manifest' and commit the result"
+            )
     else:
-        _write_atomically(target, text)
-        _summarize(update, results, target)
-        _hint_unused(app, target)
+        # A JSON document on standard output must be all it holds: the summaries go to
+        # standard error then.
+        on_stdout = "-" in (target, early_hints)
+        if target == "-":
+            click.echo(text, nl=False)
+        else:
+            _write_atomically(target, text)
+            _summarize(update, results, target, on_stdout)
+            _hint_unused(app, target)
+        if hints is not None:
+            _write_map(app, *hints, on_stdout)
     _fail_if_pages_failed(results)
+
+
+def _existing_map_path(app: Flask, early_hints: str | None, check_only: bool) -> str | None:
+    """The template map to update: FILE, or with '-' the file the app reads, if any."""
+    if early_hints is None:
+        return None
+    if early_hints != "-":
+        return early_hints
+    configured = _configured_map_path(app)
+    if configured is None and check_only:
+        raise click.UsageError(
+            "--check --early-hints - compares with the file PUSH_EARLY_HINTS_TEMPLATES names, "
+            "and it names none: give the file to compare with"
+        )
+    return configured
+
+
+def _configured_map_path(app: Flask) -> str | None:
+    configured = get_state(app).settings.early_hints_templates
+    # A mapping in the config is not a file that could be updated.
+    return os.path.join(app.root_path, configured) if isinstance(configured, str) else None
 
 
 def _page_paths(crawler: SiteCrawler, urls: tuple[str, ...]) -> list[str]:
@@ -159,6 +233,66 @@ def _existing_manifest(path: str) -> Manifest | None:
         ) from None
 
 
+def _template_map(
+    app: Flask, results: list[PageResult], existing_path: str | None
+) -> TemplateMapUpdate:
+    state = get_state(app)
+    # Endpoints that serve files are never hinted (early_hints.py): listing them is noise.
+    pages = [
+        result
+        for result in results
+        if result.endpoint is None or not serves_files(app, state.settings, result.endpoint)
+    ]
+    found = endpoint_templates(pages, lambda names: state.templates.closure(app.jinja_env, names))
+    existing = _existing_map(existing_path) if existing_path is not None else None
+    update = update_template_map(found, existing, app.view_functions)
+    if found.unpredictable:
+        click.echo(
+            f"left out of the Early Hints map the endpoints whose pages rendered no template "
+            f"in common (workers learn them): {', '.join(sorted(found.unpredictable))}",
+            err=True,
+        )
+    name = display_path(existing_path) if existing_path is not None else ""
+    if update.kept:
+        click.echo(
+            f"kept from {name} the endpoints no page answered for this time: "
+            f"{', '.join(sorted(update.kept))}",
+            err=True,
+        )
+    if update.dropped:
+        click.echo(
+            f"dropped from {name} the endpoints that no longer exist: "
+            f"{', '.join(sorted(update.dropped))}",
+            err=True,
+        )
+    return update
+
+
+def _existing_map(path: str) -> Mapping[str, Sequence[str]] | None:
+    if not os.path.exists(path):
+        return None
+    try:
+        # utf-8-sig, as the app reads it (early_hints.deployed_templates).
+        with open(path, encoding="utf-8-sig") as file:
+            return dict(template_map(json.load(file)))
+    except (OSError, ValueError) as error:  # JSONDecodeError is a ValueError
+        raise click.ClickException(
+            f"cannot update {display_path(path)}: {error}; fix the file or delete it"
+        ) from None
+
+
+def _map_text(update: TemplateMapUpdate) -> str:
+    text = template_map_text(update)
+    # What is written must load: the app refuses to start with an invalid map.
+    try:
+        template_map(json.loads(text))
+    except ValueError as error:
+        raise click.ClickException(
+            f"the generated Early Hints map is not valid (a bug): {error}"
+        ) from None
+    return text
+
+
 def _report_merge(update: ManifestUpdate, path: str) -> None:
     name = display_path(path)
     if update.kept:
@@ -185,7 +319,8 @@ def _validate(text: str, target: str) -> None:
         ) from None
 
 
-def _compare(text: str, target: str) -> None:
+def _compare(text: str, target: str) -> bool:
+    """Whether ``target`` holds ``text``; prints how it differs if it does not."""
     try:
         with open(target, encoding="utf-8") as file:
             current = file.read()
@@ -193,7 +328,7 @@ def _compare(text: str, target: str) -> None:
         current = ""
     if current == text:
         click.echo(f"{display_path(target)} is up to date")
-        return
+        return True
     name = display_path(target)
     diff = difflib.unified_diff(
         current.splitlines(keepends=True),
@@ -202,16 +337,16 @@ def _compare(text: str, target: str) -> None:
         f"{name} (generated)",
     )
     click.echo("".join(diff), nl=False)
-    raise click.ClickException(
-        f"{name} is out of date: run 'flask push manifest' and commit the result"
-    )
+    return False
 
 
 def _write_atomically(target: str, text: str) -> None:
-    # A running dev server may reload the manifest at any moment: it must never see a
-    # half-written file, so the new one replaces the old in one rename.
+    # A running dev server may reload the manifest at any moment, and a worker starting
+    # reads the Early Hints map: neither must see a half-written file, so the new one
+    # replaces the old in one rename.
     directory = os.path.dirname(os.path.abspath(target))
-    descriptor, temporary = tempfile.mkstemp(prefix=".push_manifest.", suffix=".tmp", dir=directory)
+    prefix = f".{os.path.basename(target)}."
+    descriptor, temporary = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as file:
             file.write(text)
@@ -221,10 +356,11 @@ def _write_atomically(target: str, text: str) -> None:
         raise
 
 
-def _summarize(update: ManifestUpdate, results: list[PageResult], target: str) -> None:
+def _summarize(update: ManifestUpdate, results: list[PageResult], target: str, err: bool) -> None:
     click.echo(
         f"Wrote {display_path(target)}: {_count(len(update.groups), 'template')}, "
-        f"{_count(update.asset_count(), 'entry')}, from {_count(len(results), 'page')}"
+        f"{_count(update.asset_count(), 'entry')}, from {_count(len(results), 'page')}",
+        err=err,
     )
 
 
@@ -234,11 +370,48 @@ def _hint_unused(app: Flask, target: str) -> None:
         return
     # A multi-page manifest only takes effect as PUSH_MANIFEST: the @http2push decorator
     # applies flat entries alone.
-    relative = os.path.relpath(os.path.abspath(target), app.root_path)
-    value = os.path.abspath(target) if relative.startswith("..") else relative
     click.echo(
         f"note: PUSH_MANIFEST does not name {display_path(target)}, so no page uses its "
-        f"per-template groups; set PUSH_MANIFEST = {value!r} to use it",
+        f"per-template groups; set PUSH_MANIFEST = {_config_value(app, target)!r} to use it",
+        err=True,
+    )
+
+
+def _config_value(app: Flask, target: str) -> str:
+    """``target`` as a config value naming it: relative to the app's root (as PUSH_MANIFEST
+    and PUSH_EARLY_HINTS_TEMPLATES are read) when below it, else absolute."""
+    relative = os.path.relpath(os.path.abspath(target), app.root_path)
+    return os.path.abspath(target) if relative.startswith("..") else relative
+
+
+def _write_map(app: Flask, target: str, update: TemplateMapUpdate, text: str, err: bool) -> None:
+    if target == "-":
+        click.echo(text, nl=False)
+        return
+    _write_atomically(target, text)
+    templates = {name for names in update.endpoints.values() for name in names}
+    click.echo(
+        f"Wrote {display_path(target)}: {_count(len(update.endpoints), 'endpoint')}, "
+        f"{_count(len(templates), 'template')}",
+        err=err,
+    )
+    settings = get_state(app).settings
+    configured = _configured_map_path(app)
+    named = configured is not None and os.path.abspath(configured) == os.path.abspath(target)
+    if named and settings.early_hints:
+        return
+    if named:
+        click.echo(
+            f"note: PUSH_EARLY_HINTS is off, so no 103 Early Hints are sent; set "
+            f"PUSH_EARLY_HINTS = True to use {display_path(target)}",
+            err=True,
+        )
+        return
+    enable = "" if settings.early_hints else "PUSH_EARLY_HINTS = True and "
+    click.echo(
+        f"note: PUSH_EARLY_HINTS_TEMPLATES does not name {display_path(target)}, so each "
+        "worker's first request to an endpoint hints only what the manifests list; set "
+        f"{enable}PUSH_EARLY_HINTS_TEMPLATES = {_config_value(app, target)!r} to use it",
         err=True,
     )
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from flask import Flask
+from flask import Flask, request
 from flask.signals import got_request_exception
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
@@ -57,6 +57,9 @@ class PageResult:
 
     path: str
     status: str = ""
+    #: The endpoint that served the page (``None``: no route matched, or the request raised
+    #: before one did); ``flask push manifest --early-hints`` keys its map by it.
+    endpoint: str | None = None
     templates: tuple[str, ...] = ()
     #: Manifest key (a same-origin path) -> asset, in order of first reference.
     assets: dict[str, Asset] = field(default_factory=dict)
@@ -67,6 +70,11 @@ class PageResult:
     skipped: str | None = None
     #: Sub-resources that could not be read (a stylesheet answering 404...).
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def is_page(self) -> bool:
+        """Whether the request answered a page (2xx, a type in ``PUSH_MIMETYPES``)."""
+        return self.error is None and self.skipped is None and self.status[:1] == "2"
 
     @property
     def group(self) -> str | None:
@@ -163,8 +171,15 @@ class SiteCrawler:
         def record(sender: Flask, exception: BaseException, **extra: Any) -> None:
             errors.append(exception)
 
-        # The exception itself says more than a bare 500, whether or not the app propagates.
-        with got_request_exception.connected_to(record, self.app), self.client:
+        # A fresh app context per page: ``flask``'s CLI has already pushed one, which a
+        # request reuses, so the pages would otherwise share ``flask.g`` and with it the
+        # templates (and pushes) recorded by the pages requested before. The exception
+        # itself says more than a bare 500, whether or not the app propagates.
+        with (
+            self.app.app_context(),
+            got_request_exception.connected_to(record, self.app),
+            self.client,
+        ):
             try:
                 response = self.client.get(path)
             except Exception as error:
@@ -174,6 +189,7 @@ class SiteCrawler:
             with response:
                 result.status = response.status
                 # The client kept the request context: read what the request recorded.
+                result.endpoint = request.endpoint
                 pushes = recorded_pushes()
                 result.templates = tuple(pushes.templates) if pushes is not None else ()
                 if errors:
@@ -244,7 +260,7 @@ class SiteCrawler:
         path = self.app_path(url)
         if path is None:
             return ()  # same origin but outside the app: listed, not followed
-        with self.client.get(path) as response:
+        with self.app.app_context(), self.client.get(path) as response:  # see _request
             if response.status_code != 200:
                 return f"{_display(url, self.origin)} answers {response.status}: not followed"
             text = response.get_data(as_text=True)

@@ -10,12 +10,18 @@ Regenerating must be safe to repeat, so the existing file is updated rather than
   key's spelling for assets still found, while ``type`` follows the page;
 * groups of templates not rendered in this run (pages whose URLs were not given, pages that
   failed) are kept if the template still exists, and dropped if it does not.
+
+With ``--early-hints FILE`` the same crawl also gives the ``PUSH_EARLY_HINTS_TEMPLATES`` map,
+endpoint -> the templates its pages rendered, which lets every worker send a full 103 on
+its first request (early_hints.py). It is merged the same way: the entry of each endpoint
+requested in this run is rebuilt, entries of endpoints not requested (or whose pages all
+failed) are kept if the endpoint still exists, and dropped if it does not.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,3 +128,101 @@ def manifest_text(update: ManifestUpdate) -> str:
     """The manifest as JSON that diffs well: sorted, two-space indented, with a trailing
     newline, and the same bytes for the same pages and the same existing file."""
     return json.dumps(update.document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+# --- the PUSH_EARLY_HINTS_TEMPLATES map ---------------------------------------------------
+
+#: A template name -> it and every template it extends, includes or imports
+#: (:meth:`.templates.TemplateFacts.closure` for the app's environment).
+Closure = Callable[[Iterable[str]], list[str]]
+
+
+@dataclass
+class EndpointTemplates:
+    """What the pages of a run say about their endpoints."""
+
+    #: Endpoint -> the templates every page of it rendered (see :func:`endpoint_templates`).
+    templates: dict[str, list[str]] = field(default_factory=dict)
+    #: Endpoints that answered in this run, pages or not: their old entries are replaced.
+    answered: set[str] = field(default_factory=set)
+    #: Endpoints whose pages have no template in common: left out, so that workers learn them.
+    unpredictable: list[str] = field(default_factory=list)
+
+
+def endpoint_templates(results: Iterable[PageResult], closure: Closure) -> EndpointTemplates:
+    """The templates each endpoint's pages all rendered, in the order the first page (in
+    path order) rendered them.
+
+    Only what every page of an endpoint rendered is certain for the next request to it: a
+    view that renders ``pages/<slug>.html`` renders a different page each time. When such
+    pages share no rendered name but extend or include common templates (their layout),
+    those are listed after the shared names, as the workers' own learning would predict.
+    An endpoint with nothing in common is left out rather than listed with nothing, since a
+    listed endpoint is no longer learned.
+    """
+    found = EndpointTemplates()
+    variants: dict[str, list[tuple[str, ...]]] = {}
+    for result in sorted(results, key=lambda result: result.path):
+        if result.endpoint is None or result.error is not None:
+            continue  # a failed page says nothing: the existing entry, if any, is kept
+        found.answered.add(result.endpoint)
+        if result.is_page:
+            # A view may render a template twice (a partial in a loop): once is enough.
+            variants.setdefault(result.endpoint, []).append(tuple(dict.fromkeys(result.templates)))
+    for endpoint, pages in variants.items():
+        names = _common_names(pages, closure)
+        if names:
+            found.templates[endpoint] = names
+        else:
+            found.unpredictable.append(endpoint)
+    return found
+
+
+def _common_names(pages: Sequence[tuple[str, ...]], closure: Closure) -> list[str]:
+    first, *others = pages
+    shared = [name for name in first if all(name in page for page in others)]
+    if all(set(page) == set(first) for page in others):
+        return shared
+    # The pages differ: add what they all pull in that the shared names do not already.
+    pulled_in = [set(closure(page)) for page in others]
+    covered = set(closure(shared))
+    return shared + [
+        name
+        for name in closure(first)
+        if name not in covered and all(name in names for names in pulled_in)
+    ]
+
+
+@dataclass
+class TemplateMapUpdate:
+    """The template map to write, and what the merge with the existing file kept and dropped."""
+
+    endpoints: dict[str, list[str]] = field(default_factory=dict)
+    #: Entries of existing endpoints that did not answer in this run, kept as they were.
+    kept: list[str] = field(default_factory=list)
+    #: Entries whose endpoint no longer exists.
+    dropped: list[str] = field(default_factory=list)
+
+
+def update_template_map(
+    found: EndpointTemplates,
+    existing: Mapping[str, Sequence[str]] | None,
+    endpoints: Collection[str],
+) -> TemplateMapUpdate:
+    """Merge what the run ``found`` with the ``existing`` map (see the module docstring);
+    ``endpoints`` are the app's."""
+    update = TemplateMapUpdate(endpoints=dict(found.templates))
+    for endpoint, names in (existing or {}).items():
+        if endpoint in found.answered:
+            continue
+        if endpoint in endpoints:
+            update.endpoints[endpoint] = list(names)
+            update.kept.append(endpoint)
+        else:
+            update.dropped.append(endpoint)
+    return update
+
+
+def template_map_text(update: TemplateMapUpdate) -> str:
+    """The map as JSON that diffs well, like :func:`manifest_text`."""
+    return json.dumps(update.endpoints, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

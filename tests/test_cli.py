@@ -28,6 +28,7 @@ from flask_push_templates.asset_scan import (
 )
 from flask_push_templates.manifest import load_manifest
 from flask_push_templates.provenance import split_link_values
+from flask_push_templates.settings import template_map
 from tests.cli_site import create_app
 from tests.conftest import AppFactory, targets_of
 from tests.linkheader import parse_link_fields
@@ -415,6 +416,220 @@ def test_page_rendering_no_named_template_is_reported(make_app: AppFactory) -> N
     assert result.stdout == "{}\n"
 
 
+# --- flask push manifest --early-hints ------------------------------------------------------
+
+#: Every page of tests/cli_site, whatever it answers.
+SITE_URLS = ("/", "/about", "/post/1", "/post/2", "/legacy", "/api/status", "/old-home")
+SITE_MAP = {
+    "about": ["about.html"],
+    "index": ["index.html"],
+    "legacy": ["legacy.html"],
+    "post": ["post.html"],
+}
+
+
+def generate_both(tmp_path: Path, app: Flask, *urls: str) -> tuple[Path, Path, Result]:
+    manifest, hints = tmp_path / "push_manifest.json", tmp_path / "early_hints.json"
+    result = invoke(app, "manifest", "-o", str(manifest), "--early-hints", str(hints), *urls)
+    assert result.exit_code == 0, result.output
+    return manifest, hints, result
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def first_hint(app: Flask, path: str) -> list[str]:
+    """The Link values of the 103s one request gets from a fake HTTP/2 server (gunicorn
+    offers ``wsgi.early_hints`` as this recording callable does)."""
+    sent: list[list[tuple[str, str]]] = []
+    environ = {"SERVER_PROTOCOL": "HTTP/2.0", "wsgi.early_hints": sent.append}
+    with app.test_client().get(path, environ_overrides=environ) as response:
+        response.get_data()  # a streamed page runs to its end
+        assert response.status_code == 200, response.status
+    return [value for fields in sent for name, value in fields if name == "Link"]
+
+
+def test_early_hints_map_lists_each_endpoints_templates(tmp_path: Path) -> None:
+    _, hints, result = generate_both(tmp_path, site(), *SITE_URLS)
+    # The JSON endpoint and the redirect serve no page: nothing to hint. Each page lists
+    # only its own template, not those of the pages requested before it in the same run.
+    assert read_json(hints) == SITE_MAP
+    text = hints.read_text(encoding="utf-8")
+    assert text == json.dumps(SITE_MAP, indent=2, sort_keys=True) + "\n"
+    assert dict(template_map(json.loads(text))) == {
+        endpoint: tuple(names) for endpoint, names in SITE_MAP.items()
+    }
+    assert f"Wrote {hints}: 4 endpoints, 4 templates" in result.stdout
+    assert (
+        f"note: PUSH_EARLY_HINTS_TEMPLATES does not name {hints}, so each worker's first "
+        "request to an endpoint hints only what the manifests list; set PUSH_EARLY_HINTS = "
+        f"True and PUSH_EARLY_HINTS_TEMPLATES = {str(hints)!r} to use it"
+    ) in result.stderr
+    # Regenerating gives the same bytes.
+    generate_both(tmp_path, site(), *SITE_URLS)
+    assert hints.read_text(encoding="utf-8") == text
+
+
+def test_early_hints_map_gives_the_first_request_a_full_hint(tmp_path: Path) -> None:
+    manifest, hints, _ = generate_both(tmp_path, site(), *SITE_URLS)
+    config = {"PUSH_MANIFEST": str(manifest), "PUSH_EARLY_HINTS": True}
+    deployed = site(PUSH_EARLY_HINTS_TEMPLATES=str(hints), **config)
+    learning = site(**config)
+    for path in ("/", "/about", "/post/1", "/legacy"):
+        cold = first_hint(learning, path)
+        # The first request to each endpoint gets what a process that saw it sends; without
+        # the map it gets less (the manifests' entries, not its templates' groups).
+        first = first_hint(deployed, path)
+        assert len(first) == 1, path
+        assert first == first_hint(learning, path), path
+        assert first != cold, path
+    # The very first request of a fresh process, too.
+    fresh = site(PUSH_EARLY_HINTS_TEMPLATES=str(hints), **config)
+    [about] = first_hint(fresh, "/about")
+    targets = [link.target for link in parse_link_fields([about])]
+    assert "/static/css/about.css" in targets  # the about.html group of the manifest
+    assert "/static/css/site.css" in targets  # {% push %} in base.html, which it extends
+
+
+def test_early_hints_map_keeps_what_every_page_of_an_endpoint_rendered(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    app = make_app(
+        templates={
+            "layout.html": "{% include 'nav.html' %}{% block body %}{% endblock %}",
+            "nav.html": "",
+            "pages/a.html": "{% extends 'layout.html' %}",
+            "pages/b.html": "{% extends 'layout.html' %}",
+            "card.html": "",
+            "list.html": "{{ cards }}",
+        }
+    )
+
+    @app.get("/page/<name>")
+    def page(name: str) -> str:
+        return render_template(f"pages/{name}.html")
+
+    @app.get("/list/<int:count>")
+    def listing(count: int) -> str:
+        cards = "".join(render_template("card.html") for _ in range(count))
+        extra = render_template("pages/a.html") if count == 2 else ""
+        return render_template("list.html", cards=cards + extra)
+
+    @app.get("/raw/<int:number>")
+    def raw(number: int) -> str:
+        return render_template("card.html") if number else render_template_string("raw")
+
+    _, hints, result = generate_both(
+        tmp_path, app, "/page/a", "/page/b", "/list/1", "/list/2", "/raw/0", "/raw/1"
+    )
+    assert read_json(hints) == {
+        # The pages share no rendered name but their layout, and what it includes.
+        "page": ["layout.html", "nav.html"],
+        # Every page rendered these, in this order (each once); pages/a.html only one did.
+        "listing": ["card.html", "list.html"],
+    }
+    # /raw/0 rendered no named template: listing 'raw' would stop workers learning it.
+    assert (
+        "left out of the Early Hints map the endpoints whose pages rendered no template in "
+        "common (workers learn them): raw" in result.stderr
+    )
+
+
+def test_early_hints_map_updates_an_existing_file(tmp_path: Path) -> None:
+    hints = tmp_path / "early_hints.json"
+    hints.write_text(
+        json.dumps(
+            {
+                "about": ["hand-made.html"],  # not requested this time: kept
+                "index": ["old.html"],  # requested: rebuilt
+                "status": ["status.html"],  # answers JSON now: removed
+                "gone": ["gone.html"],  # no such endpoint: dropped
+            }
+        )
+    )
+    _, _, result = generate_both(tmp_path, site(), "/", "/api/status")
+    assert read_json(hints) == {"about": ["hand-made.html"], "index": ["index.html"]}
+    assert f"kept from {hints} the endpoints no page answered for this time: about" in (
+        result.stderr
+    )
+    assert f"dropped from {hints} the endpoints that no longer exist: gone" in result.stderr
+
+    hints.write_text('{"index": "index.html"}')
+    broken = invoke(site(), "manifest", "-o", "-", "--early-hints", str(hints))
+    assert broken.exit_code == 1
+    assert f"Error: cannot update {hints}: 'index' must map to a list of template names" in (
+        broken.stderr
+    )
+
+
+def test_early_hints_map_to_standard_output(tmp_path: Path) -> None:
+    manifest = tmp_path / "m.json"
+    result = invoke(site(), "manifest", "-o", str(manifest), "--early-hints", "-", "/about")
+    assert result.exit_code == 0, result.output
+    # Standard output holds the JSON alone; the summary goes to standard error.
+    assert json.loads(result.stdout) == {"about": ["about.html"]}
+    assert f"Wrote {manifest}: 1 template" in result.stderr
+    both = invoke(site(), "manifest", "-o", "-", "--early-hints", "-")
+    assert both.exit_code == 2
+    assert "only one of -o and --early-hints can be '-'" in both.stderr
+
+
+def test_early_hints_map_check(tmp_path: Path) -> None:
+    manifest, hints, _ = generate_both(tmp_path, site())
+    args = ("manifest", "--check", "-o", str(manifest), "--early-hints", str(hints))
+    fresh = invoke(site(), *args)
+    assert fresh.exit_code == 0, fresh.output
+    assert f"{hints} is up to date" in fresh.stdout
+
+    hints.write_text(json.dumps({**read_json(hints), "about": []}, indent=2, sort_keys=True))
+    before = hints.read_text()
+    stale = invoke(site(), *args)
+    assert stale.exit_code == 1
+    assert '+    "about.html"' in stale.stdout
+    assert f"Error: {hints} is out of date: run 'flask push manifest'" in stale.stderr
+    assert hints.read_text() == before  # --check writes nothing
+
+    # With '-', the file compared is the one the app reads.
+    configured = site(PUSH_EARLY_HINTS_TEMPLATES=str(hints))
+    dash = invoke(configured, "manifest", "--check", "-o", str(manifest), "--early-hints", "-")
+    assert dash.exit_code == 1
+    assert f"Error: {hints} is out of date" in dash.stderr
+    unconfigured = invoke(site(), "manifest", "--check", "--early-hints", "-")
+    assert unconfigured.exit_code == 2
+    assert "PUSH_EARLY_HINTS_TEMPLATES names, and it names none" in unconfigured.stderr
+
+
+def test_early_hints_map_notes_only_what_is_missing(make_app: AppFactory, tmp_path: Path) -> None:
+    templates = {"page.html": "<p>page</p>"}
+    off = make_app(templates=templates, PUSH_EARLY_HINTS_TEMPLATES="hints.json")
+    off.add_url_rule("/", "page", lambda: render_template("page.html"))
+    result = invoke(off, "manifest", "-o", "-", "--early-hints", str(tmp_path / "hints.json"))
+    assert result.exit_code == 0, result.output
+    assert (
+        "note: PUSH_EARLY_HINTS is off, so no 103 Early Hints are sent; set "
+        f"PUSH_EARLY_HINTS = True to use {tmp_path / 'hints.json'}" in result.stderr
+    )
+    on = make_app(
+        templates=templates, PUSH_EARLY_HINTS=True, PUSH_EARLY_HINTS_TEMPLATES="hints.json"
+    )
+    on.add_url_rule("/", "page", lambda: render_template("page.html"))
+    result = invoke(on, "manifest", "-o", "-", "--early-hints", str(tmp_path / "hints.json"))
+    assert result.exit_code == 0, result.output
+    assert "note:" not in result.stderr
+    assert read_json(tmp_path / "hints.json") == {"page": ["page.html"]}
+    # The app reads what was written, relative to its root.
+    assert first_hint(on, "/") == []  # page.html pushes nothing, the map loaded though
+    unlisted = make_app(
+        templates=templates,
+        files={"other.json": "{}"},  # the app refuses to start if it is missing
+        PUSH_EARLY_HINTS=True,
+        PUSH_EARLY_HINTS_TEMPLATES="other.json",
+    )
+    result = invoke(unlisted, "manifest", "-o", "-", "--early-hints", str(tmp_path / "h.json"), "/")
+    assert "set PUSH_EARLY_HINTS_TEMPLATES = 'h.json' to use it" in result.stderr
+
+
 # --- flask push check -----------------------------------------------------------------------
 
 
@@ -772,3 +987,32 @@ def test_example_app_check_and_show() -> None:
     assert show.returncode == 0, show.stderr
     assert show.stdout.startswith("GET / -> 200 OK (view 'index', templates: index.html)\nLink: ")
     assert "      from {% push %} in base.html" in show.stdout
+
+
+EXAMPLE_MAP = {
+    "gallery": ["gallery.html"],
+    "index": ["index.html"],
+    "legacy": ["legacy.html"],
+    "report": ["report.html"],
+}
+
+
+@needs_example
+def test_example_app_early_hints_map_gives_first_requests_a_full_hint(tmp_path: Path) -> None:
+    from example_app import create_app as create_example_app
+
+    manifest, hints = tmp_path / "push_manifest.json", tmp_path / "early_hints.json"
+    result = run_flask("example_app", "manifest", "-o", str(manifest), "--early-hints", str(hints))
+    assert result.returncode == 0, result.stderr
+    assert read_json(hints) == EXAMPLE_MAP
+    assert f"Wrote {hints}: 4 endpoints, 4 templates\n" in result.stdout
+    template_map(read_json(hints))
+    config = {"TESTING": True, "PUSH_MANIFEST": str(manifest), "PUSH_EARLY_HINTS": True}
+    deployed = create_example_app({**config, "PUSH_EARLY_HINTS_TEMPLATES": str(hints)})
+    learning = create_example_app(config)
+    for path in ("/", "/gallery", "/legacy", "/report"):
+        cold = first_hint(learning, path)
+        first = first_hint(deployed, path)  # the first request to the endpoint
+        assert len(first) == 1, path
+        assert first == first_hint(learning, path), path
+        assert first != cold, path
