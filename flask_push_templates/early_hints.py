@@ -44,8 +44,10 @@ of the same knowledge is ``PUSH_EARLY_HINTS_TEMPLATES``: a mapping (or the path 
 file, relative to the app's root) from endpoint names to the templates they render, such
 as ``{"index": ["index.html"], "blog.post": ["blog/post.html"]}``. Together with what the
 templates push and what ``PUSH_MANIFEST`` lists under their names, it gives every worker a
-full hint on its first request. Write it by hand, or generate it from a warmed-up process
-(the end of a test run, a staging worker) with :func:`learned_templates`::
+full hint on its first request. Generate it with ``flask push manifest --early-hints
+early_hints.json`` (which requests the app's pages), write it by hand, or dump it from a
+warmed-up process (the end of a test run, a staging worker) with
+:func:`learned_templates`::
 
     json.dump(learned_templates(app), open("early_hints.json", "w"), indent=2)
 
@@ -92,6 +94,7 @@ from flask import Flask, Request, Response, current_app, request
 from jinja2 import Environment
 from werkzeug.datastructures import Headers
 
+from . import push_once
 from .decorator import MANIFEST_ATTRIBUTE, resolve_manifest_path
 from .errors import ConfigError
 from .headers import collect_links, fit_links
@@ -310,6 +313,10 @@ def hint_header(app: Flask, state: PushState, endpoint: str) -> str | None:
     links = collect_links(app, state, predicted, streamed=True)
     candidates = [link for link in links.by_priority() if link.rel in HINT_RELATIONS]
     settings = state.settings
+    pushed_before = push_once.from_request(settings)
+    if pushed_before is not None:
+        # Apache (H2EarlyHints) pushes from a 103 too; the final response sets the cookie.
+        candidates = pushed_before.mark(candidates)
     if settings.nopush:
         # Apache (H2EarlyHints) pushes what a 103 names, as it does for the final header.
         candidates = [link.with_nopush() for link in candidates]
@@ -369,6 +376,15 @@ def deployed_templates(root_path: str, settings: Settings) -> dict[str, tuple[st
     try:
         with open(path, encoding="utf-8-sig") as file:
             document = json.load(file)
+    except FileNotFoundError:
+        # Not an error: `flask push manifest --early-hints` must be able to load the app to
+        # write it. Workers learn meanwhile.
+        log.warning(
+            "PUSH_EARLY_HINTS_TEMPLATES %s does not exist yet: endpoints are learned until it "
+            "does ('flask push manifest --early-hints FILE' writes it)",
+            path,
+        )
+        return {}
     except OSError as error:
         raise ConfigError(
             f"PUSH_EARLY_HINTS_TEMPLATES: {path} cannot be read: {error.strerror}"

@@ -171,8 +171,10 @@ def test_invalid_config_names_key_value_and_choices(
 
 
 def test_templates_file_errors_name_the_file(make_app: AppFactory, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"PUSH_EARLY_HINTS_TEMPLATES: .*gone\.json cannot"):
-        make_app(PUSH_EARLY_HINTS=True, PUSH_EARLY_HINTS_TEMPLATES="gone.json")
+    with pytest.raises(ConfigError, match=r"PUSH_EARLY_HINTS_TEMPLATES: .*dir\.json cannot"):
+        make_app(
+            files={"dir.json/x": ""}, PUSH_EARLY_HINTS=True, PUSH_EARLY_HINTS_TEMPLATES="dir.json"
+        )
     with pytest.raises(ConfigError, match=r"bad\.json, line 1, column 12: invalid JSON"):
         make_app(
             files={"bad.json": '{"index": [}'},
@@ -646,3 +648,11 @@ def test_constant_pushes_are_read_not_run(make_app: AppFactory) -> None:
     # A push in a branch or a macro may not run: only the certain one is hinted.
     _, sent = get(app)
     assert hinted_targets(sent) == ["/static/always.css"]
+
+
+def test_missing_templates_file_is_a_warning_so_that_it_can_be_generated(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(PUSH_EARLY_HINTS=True, PUSH_EARLY_HINTS_TEMPLATES="later.json")
+    assert "later.json does not exist yet" in caplog.text
+    assert learned_templates(app) == {}
