@@ -14,6 +14,7 @@ import re
 
 from flask import Flask, Response, has_request_context, request
 
+from . import push_once
 from .links import Link, build_link, encode_target, serialize_links
 from .linkset import LinkSet
 from .manifest import ManifestEntry
@@ -119,6 +120,10 @@ def add_link_header(
     named = {encode_target(url) for value in existing for url in _LINK_TARGET.findall(value)}
     settings = state.settings
     candidates = [link for link in links.by_priority() if link.url not in named]
+    # Before the budget is applied: a nopush takes room in the header.
+    pushed_before = push_once.from_request(settings)
+    if pushed_before is not None:
+        candidates = pushed_before.mark(candidates)
     if settings.nopush:
         candidates = [link.with_nopush() for link in candidates]
     # The budget covers every Link field, the view's own included: it is the proxy's
@@ -137,6 +142,8 @@ def add_link_header(
         )
     if kept:
         response.headers.add("Link", serialize_links(kept))
+    if pushed_before is not None:
+        push_once.save(response, settings, pushed_before, kept)
     return response
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConfigError
+from .push_once import MAX_ENTRIES_LIMIT
 
 #: The protocols ``PUSH_EARLY_HINTS_PROTOCOLS`` may name. HTTP/1.0 is not one: a 1xx
 #: response is not defined for HTTP/1.0 clients (RFC 9110 section 15.2).
@@ -33,7 +35,21 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_EARLY_HINTS_PROTOCOLS": ("HTTP/2", "HTTP/3"),
     "PUSH_EARLY_HINTS_NAVIGATIONS_ONLY": True,
     "PUSH_EARLY_HINTS_TEMPLATES": None,
+    # Push once (push_once.py): a cookie digest of what was pushed to this client, so that
+    # later responses mark those links nopush. Off by default: it sets a cookie.
+    "PUSH_ONCE": False,
+    "PUSH_ONCE_COOKIE": "push_once",
+    # About an asset cache's lifetime; None: a session cookie.
+    "PUSH_ONCE_MAX_AGE": 7 * 24 * 3600,
+    "PUSH_ONCE_MAX_ENTRIES": 64,
+    # None: Secure when the request is (behind a TLS proxy, ProxyFix tells Flask it is).
+    "PUSH_ONCE_COOKIE_SECURE": None,
+    "PUSH_ONCE_COOKIE_SAMESITE": "Lax",
+    "PUSH_ONCE_COOKIE_PATH": "/",
 }
+
+#: The ``SameSite`` values ``PUSH_ONCE_COOKIE_SAMESITE`` may take.
+SAMESITE_CHOICES = ("Lax", "Strict", "None")
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,13 @@ class Settings:
     early_hints_navigations_only: bool = True
     #: A path to a JSON file (read by early_hints.py), the validated mapping, or ``None``.
     early_hints_templates: str | TemplateMap | None = None
+    push_once: bool = False
+    push_once_cookie: str = "push_once"
+    push_once_max_age: int | None = 7 * 24 * 3600
+    push_once_max_entries: int = 64
+    push_once_secure: bool | None = None
+    push_once_samesite: str = "Lax"
+    push_once_path: str = "/"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -99,6 +122,7 @@ class Settings:
             early_hints_templates=_early_hints_templates(
                 config.get("PUSH_EARLY_HINTS_TEMPLATES", DEFAULTS["PUSH_EARLY_HINTS_TEMPLATES"])
             ),
+            **_push_once(get),
         )
 
 
@@ -114,8 +138,58 @@ def _is_optional_text(value: Any) -> bool:
     return value is None or _is_text(value)
 
 
+def _is_optional_bool(value: Any) -> bool:
+    return value is None or isinstance(value, bool)
+
+
+# RFC 6265 section 4.1.1: a cookie name is a token; a path is any CHAR but CTLs and ";".
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_COOKIE_PATH = re.compile(r"/[\x21-\x3a\x3c-\x7e]*")
+
+
 def _is_positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _push_once(get: Callable[[str, Callable[[Any], bool], str], Any]) -> dict[str, Any]:
+    samesite = get(
+        "PUSH_ONCE_COOKIE_SAMESITE",
+        lambda v: isinstance(v, str) and v.capitalize() in SAMESITE_CHOICES,
+        f"one of {', '.join(map(repr, SAMESITE_CHOICES))}",
+    ).capitalize()
+    secure = get(
+        "PUSH_ONCE_COOKIE_SECURE", _is_optional_bool, "None (as the request), True or False"
+    )
+    if samesite == "None" and secure is not True:
+        # Browsers drop a SameSite=None cookie that is not Secure.
+        raise ConfigError(
+            f"PUSH_ONCE_COOKIE_SAMESITE='None' needs PUSH_ONCE_COOKIE_SECURE=True, not {secure!r}"
+        )
+    return {
+        "push_once": get("PUSH_ONCE", _is_bool, "True or False"),
+        "push_once_cookie": get(
+            "PUSH_ONCE_COOKIE",
+            lambda v: isinstance(v, str) and bool(_COOKIE_NAME.fullmatch(v)),
+            "a cookie name (letters, digits and !#$%&'*+-.^_`|~)",
+        ),
+        "push_once_max_age": get(
+            "PUSH_ONCE_MAX_AGE",
+            lambda v: v is None or _is_positive_int(v),
+            "None (a session cookie) or a number of seconds of at least 1",
+        ),
+        "push_once_max_entries": get(
+            "PUSH_ONCE_MAX_ENTRIES",
+            lambda v: _is_positive_int(v) and v <= MAX_ENTRIES_LIMIT,
+            f"a whole number from 1 to {MAX_ENTRIES_LIMIT} (cookies hold about 4 KB)",
+        ),
+        "push_once_secure": secure,
+        "push_once_samesite": samesite,
+        "push_once_path": get(
+            "PUSH_ONCE_COOKIE_PATH",
+            lambda v: isinstance(v, str) and bool(_COOKIE_PATH.fullmatch(v)),
+            "a path starting with '/', of visible ASCII without ';'",
+        ),
+    }
 
 
 def _early_hints_templates(value: Any) -> str | TemplateMap | None:
