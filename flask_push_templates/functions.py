@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app
 from markupsafe import Markup
 
+from .csp import with_nonce
 from .headers import collect_links
 from .recording import record_link, record_push, recorded_pushes
 from .state import get_state
@@ -52,5 +53,6 @@ def push_link_tags() -> Markup:
     a proxy strips ``Link`` headers. Call it after the pushes it should list (for instance
     at the end of ``<head>``, after the blocks that push)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    links = collect_links(app, get_state(app), recorded_pushes())
-    return Markup("\n".join(link.html_tag() for link in links.by_priority()))
+    state = get_state(app)
+    links = with_nonce(collect_links(app, state, recorded_pushes()).by_priority(), state)
+    return Markup("\n".join(link.html_tag() for link in links))

@@ -15,6 +15,7 @@ import re
 from flask import Flask, Response, has_request_context, request
 
 from . import push_once
+from .csp import with_nonce
 from .links import Link, build_link, encode_target, serialize_links
 from .linkset import LinkSet
 from .manifest import ManifestEntry
@@ -120,7 +121,8 @@ def add_link_header(
     named = {encode_target(url) for value in existing for url in _LINK_TARGET.findall(value)}
     settings = state.settings
     candidates = [link for link in links.by_priority() if link.url not in named]
-    # Before the budget is applied: a nopush takes room in the header.
+    # Before the budget is applied: a nonce and a nopush both take room in the header.
+    candidates = with_nonce(candidates, state)
     pushed_before = push_once.from_request(settings)
     if pushed_before is not None:
         candidates = pushed_before.mark(candidates)

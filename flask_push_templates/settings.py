@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from werkzeug.utils import ImportStringError, import_string
+
 from .errors import ConfigError
 from .push_once import MAX_ENTRIES_LIMIT
 
@@ -46,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_ONCE_COOKIE_SECURE": None,
     "PUSH_ONCE_COOKIE_SAMESITE": "Lax",
     "PUSH_ONCE_COOKIE_PATH": "/",
+    # CSP nonces (csp.py). None: Flask-Talisman's request.csp_nonce, when it is set.
+    "PUSH_NONCE_GETTER": None,
 }
 
 #: The ``SameSite`` values ``PUSH_ONCE_COOKIE_SAMESITE`` may take.
@@ -75,6 +79,8 @@ class Settings:
     push_once_secure: bool | None = None
     push_once_samesite: str = "Lax"
     push_once_path: str = "/"
+    #: ``PUSH_NONCE_GETTER`` imported if it was a dotted path; ``None``: Flask-Talisman's.
+    nonce_getter: Callable[[], Any] | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -123,6 +129,7 @@ class Settings:
                 config.get("PUSH_EARLY_HINTS_TEMPLATES", DEFAULTS["PUSH_EARLY_HINTS_TEMPLATES"])
             ),
             **_push_once(get),
+            nonce_getter=_nonce_getter(config.get("PUSH_NONCE_GETTER")),
         )
 
 
@@ -190,6 +197,25 @@ def _push_once(get: Callable[[str, Callable[[Any], bool], str], Any]) -> dict[st
             "a path starting with '/', of visible ASCII without ';'",
         ),
     }
+
+
+def _nonce_getter(value: Any) -> Callable[[], Any] | None:
+    if value is None or (callable(value) and not isinstance(value, str)):
+        return value
+    if not _is_text(value):
+        raise ConfigError(
+            "PUSH_NONCE_GETTER must be None (Flask-Talisman's request.csp_nonce), a callable "
+            f"taking no arguments, or its dotted path such as 'myapp.csp:nonce', not {value!r}"
+        )
+    try:
+        getter = import_string(value)
+    except ImportStringError as error:
+        raise ConfigError(
+            f"PUSH_NONCE_GETTER {value!r} cannot be imported: {error.exception}"
+        ) from None
+    if not callable(getter):
+        raise ConfigError(f"PUSH_NONCE_GETTER {value!r} names {getter!r}, which is not callable")
+    return getter  # type: ignore[no-any-return]
 
 
 def _early_hints_templates(value: Any) -> str | TemplateMap | None:

@@ -44,6 +44,8 @@ class PushState:
         self.early_hints: EarlyHintsState | None = None
         #: Endpoints already warned about links left out of their header.
         self.budget_warnings = FirstTimes()
+        #: Endpoints already warned about a CSP nonce that could not be used (csp.py).
+        self.nonce_warnings = FirstTimes()
 
 
 class FirstTimes:
