@@ -13,6 +13,7 @@ from flask import render_template_string
 
 from flask_push_templates import http2push
 from tests.conftest import AppFactory, links_of, targets_of
+from tests.e2e.parts import require
 
 # The README's manifest, without the trailing comma that makes its own example invalid JSON.
 README_MANIFEST = {
@@ -135,7 +136,7 @@ def test_with_the_extension_the_manifest_merges_with_template_pushes(make_app: A
 
 
 def test_async_decorated_view(tmp_path: Path) -> None:
-    pytest.importorskip("asgiref")
+    require("asgiref")  # Flask runs async views through it
     (tmp_path / "push_manifest.json").write_text('{"/x.js": {}}')
     app = flask.Flask(__name__, root_path=str(tmp_path))
 

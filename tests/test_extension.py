@@ -17,6 +17,7 @@ from flask import (
 
 from flask_push_templates import ConfigError, PushTemplates, push_url, push_url_for
 from tests.conftest import AppFactory, links_of, targets_of
+from tests.e2e.parts import require
 
 
 def test_factory_pattern_keeps_state_on_the_app(make_app: AppFactory) -> None:
@@ -238,7 +239,7 @@ def test_streamed_template_is_not_broken_and_carries_its_static_pushes(
 
 
 def test_async_views(make_app: AppFactory) -> None:
-    pytest.importorskip("asgiref")
+    require("asgiref")  # Flask runs async views through it
     app = make_app()
 
     @app.route("/")

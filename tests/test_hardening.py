@@ -46,6 +46,7 @@ from werkzeug.test import TestResponse
 from flask_push_templates import ConfigError, ManifestError, PushError, PushTemplates, push_url
 from flask_push_templates import manifest as manifest_module
 from flask_push_templates.manifest import load_manifest
+from tests.e2e.parts import require
 from tests.linkheader import ParsedLink, parse_link_fields
 
 # --- strategies --------------------------------------------------------------------------
@@ -1143,7 +1144,9 @@ def test_a_bad_nonce_or_a_failing_getter_is_logged_once_and_left_out(
 
 
 def test_real_flask_talisman_nonce_reaches_the_links(tmp_path: Path) -> None:
-    talisman = pytest.importorskip("flask_talisman")
+    require("flask_talisman")
+    import flask_talisman as talisman
+
     app = Flask("push_talisman_app", root_path=str(tmp_path))
     app.config.update(TESTING=True)
     (tmp_path / "templates").mkdir()
