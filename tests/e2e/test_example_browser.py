@@ -26,7 +26,7 @@ import pytest
 
 from tests.linkheader import ParsedLink, parse_link_fields
 
-from . import browser, h2client, servers
+from . import browser, h2client
 from .browser import PageLoad
 from .example_servers import HTML_PAGES, example_gunicorn, http_get
 from .servers import Pki, RunningServer, require
@@ -45,14 +45,6 @@ INITIATOR = {"preload": "link", "modulepreload": "script"}
 def example() -> Iterator[RunningServer]:
     with example_gunicorn() as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def pki() -> Iterator[Pki]:
-    require("openssl")
-    require("certutil")
-    with servers.throwaway_pki() as made:
-        yield made
 
 
 @pytest.fixture(scope="module")

@@ -37,14 +37,6 @@ def app_h1() -> Iterator[RunningServer]:
 
 
 @pytest.fixture(scope="module")
-def pki() -> Iterator[Pki]:
-    require("openssl")
-    require("certutil")
-    with servers.throwaway_pki() as made:
-        yield made
-
-
-@pytest.fixture(scope="module")
 def app_tls_h2(pki: Pki) -> Iterator[RunningServer]:
     require("gunicorn")
     require("h2")
