@@ -22,7 +22,7 @@ from werkzeug.security import safe_join
 
 from .decorator import MANIFEST_ATTRIBUTE, resolve_manifest_path
 from .errors import ManifestError
-from .headers import fit_links, manifest_links, manifest_path
+from .headers import fit_links, manifest_links
 from .jinja_ext import PushExtension
 from .links import Link, build_link
 from .linkset import LinkSet
@@ -63,7 +63,7 @@ def check_app(app: Flask) -> CheckReport:
 def manifests_in_use(app: Flask) -> dict[str, list[str]]:
     """The absolute path of every manifest the app uses, with who uses it."""
     users: dict[str, list[str]] = {}
-    app_manifest = manifest_path(get_state(app))
+    app_manifest = get_state(app).manifest_path
     if app_manifest is not None:
         users.setdefault(app_manifest, []).append(APP_MANIFEST_USER)
     for endpoint, view in sorted(app.view_functions.items()):
@@ -91,7 +91,7 @@ class _Checker:
     # --- manifests ------------------------------------------------------------------------
 
     def check_manifests(self) -> None:
-        app_manifest = manifest_path(self.state)
+        app_manifest = self.state.manifest_path
         for path, users in sorted(manifests_in_use(self.app).items()):
             self.report.manifests += 1
             where = f"push manifest {display_path(path)}"
@@ -175,7 +175,7 @@ class _Checker:
         These are the links known without a request; ``flask push show URL`` gives a page's
         actual header, with the view's and the dynamic pushes.
         """
-        app_manifest = self.manifests.get(manifest_path(self.state) or "")
+        app_manifest = self.manifests.get(self.state.manifest_path or "")
         for name in self.template_names:
             if name in self.static_pushes:
                 self._check_budget(f"template {name!r}", self._template_links(name, app_manifest))

@@ -26,7 +26,6 @@ from .checks import CheckReport, check_app, display_path
 from .crawl import PageResult, SiteCrawler, default_paths
 from .early_hints import serves_files
 from .errors import ManifestError
-from .headers import manifest_path
 from .manifest import Manifest, load_manifest, parse_manifest
 from .manifest_writer import (
     ManifestUpdate,
@@ -218,7 +217,7 @@ def _outcome(result: PageResult) -> str:
 
 
 def _default_output(app: Flask) -> str:
-    configured = manifest_path(get_state(app))
+    configured = get_state(app).manifest_path
     return configured if configured is not None else os.path.join(app.root_path, DEFAULT_MANIFEST)
 
 
@@ -365,7 +364,7 @@ def _summarize(update: ManifestUpdate, results: list[PageResult], target: str, e
 
 
 def _hint_unused(app: Flask, target: str) -> None:
-    configured = manifest_path(get_state(app))
+    configured = get_state(app).manifest_path
     if configured is not None and os.path.abspath(configured) == os.path.abspath(target):
         return
     # A multi-page manifest only takes effect as PUSH_MANIFEST: the @http2push decorator

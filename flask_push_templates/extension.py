@@ -14,7 +14,7 @@ from .cli import push_cli
 from .decorator import MANIFEST_ATTRIBUTE, resolve_manifest_path
 from .early_hints import install_early_hints
 from .functions import push_link_tags, push_url, push_url_for
-from .headers import add_link_header, manifest_path
+from .headers import add_link_header
 from .jinja_ext import PushExtension
 from .recording import recorded_pushes, request_pushes
 from .settings import DEFAULTS, Settings
@@ -45,7 +45,7 @@ class PushTemplates:
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
         state = PushState(Settings.from_config(app.config), app.root_path, hooks_installed=True)
-        path = manifest_path(state)
+        path = state.manifest_path
         if path is not None and _is_absent(path):
             # Not an error: `flask push manifest` must be able to load the app to write it.
             log.warning(

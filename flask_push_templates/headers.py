@@ -74,11 +74,6 @@ def collect_links(
     return links
 
 
-def manifest_path(state: PushState) -> str | None:
-    """The absolute path of the app's ``PUSH_MANIFEST``, if one is configured."""
-    return state.manifest_path
-
-
 def manifest_links(
     state: PushState, entries: tuple[ManifestEntry, ...], script_root: str | None = None
 ) -> tuple[Link, ...]:

@@ -20,7 +20,7 @@ from jinja2 import Template
 
 from .checks import display_path
 from .early_hints import hint_header
-from .headers import collect_links, manifest_links, manifest_path
+from .headers import collect_links, manifest_links
 from .links import Link, build_link
 from .linkset import LinkSet
 from .recording import RequestPushes, recorded_pushes, request_pushes
@@ -213,7 +213,7 @@ class _Sources:
             yield build_link(url, push.destination, push.attributes).url
 
     def _app_manifest(self, app: Flask, state: PushState, templates: list[str]) -> None:
-        path = manifest_path(state)
+        path = state.manifest_path
         manifest = state.manifests.get(path, app.jinja_env.auto_reload) if path else None
         if path is None or manifest is None:
             return
