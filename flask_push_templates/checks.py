@@ -20,7 +20,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.security import safe_join
 
-from .decorator import MANIFEST_ATTRIBUTE, resolve_manifest_path
+from .decorator import view_manifest_path
 from .errors import ManifestError
 from .headers import fit_links, manifest_links
 from .jinja_ext import PushExtension
@@ -67,9 +67,8 @@ def manifests_in_use(app: Flask) -> dict[str, list[str]]:
     if app_manifest is not None:
         users.setdefault(app_manifest, []).append(APP_MANIFEST_USER)
     for endpoint, view in sorted(app.view_functions.items()):
-        name = getattr(view, MANIFEST_ATTRIBUTE, None)
-        if isinstance(name, str):
-            path = resolve_manifest_path(app, name)
+        path = view_manifest_path(app, view)
+        if path is not None:
             users.setdefault(path, []).append(f"@http2push on view {endpoint!r}")
     return users
 

@@ -17,7 +17,7 @@ from .state import PushState, get_state
 
 ViewFunction = TypeVar("ViewFunction", bound=Callable[..., Any])
 
-#: The attribute a decorated view carries, naming its manifest (``flask push check`` reads it).
+#: The attribute a decorated view carries, naming its manifest (as flask-http2-push's did).
 MANIFEST_ATTRIBUTE = "push_manifest"
 
 
@@ -51,6 +51,12 @@ def http2push(manifest: str = "push_manifest.json") -> Callable[[ViewFunction], 
         return cast(ViewFunction, wrapper)
 
     return decorator
+
+
+def view_manifest_path(app: Flask, view: object) -> str | None:
+    """Where the manifest of a view decorated with ``@http2push`` is; ``None`` for other views."""
+    manifest = getattr(view, MANIFEST_ATTRIBUTE, None)
+    return resolve_manifest_path(app, manifest) if isinstance(manifest, str) else None
 
 
 def resolve_manifest_path(app: Flask, manifest: str) -> str:

@@ -95,7 +95,7 @@ from jinja2 import Environment
 from werkzeug.datastructures import Headers
 
 from . import push_once
-from .decorator import MANIFEST_ATTRIBUTE, resolve_manifest_path
+from .decorator import view_manifest_path
 from .errors import ConfigError
 from .headers import collect_links, fit_links
 from .links import serialize_links
@@ -305,7 +305,7 @@ def hint_header(app: Flask, state: PushState, endpoint: str) -> str | None:
         return None
     predicted = RequestPushes()
     predicted.templates = hints.templates_for(app.jinja_env, state.templates, endpoint)
-    view_manifest = _view_manifest(app, endpoint)
+    view_manifest = view_manifest_path(app, app.view_functions.get(endpoint))
     if view_manifest is not None:
         predicted.view_manifests.append(view_manifest)
     # Nothing is rendered yet, as with a streamed page: collect_links then takes the
@@ -322,12 +322,6 @@ def hint_header(app: Flask, state: PushState, endpoint: str) -> str | None:
         candidates = [link.with_nopush() for link in candidates]
     kept = fit_links(candidates, settings.max_links, settings.max_header_bytes)
     return serialize_links(kept) if kept else None
-
-
-def _view_manifest(app: Flask, endpoint: str) -> str | None:
-    view = app.view_functions.get(endpoint)
-    manifest = getattr(view, MANIFEST_ATTRIBUTE, None)
-    return resolve_manifest_path(app, manifest) if isinstance(manifest, str) else None
 
 
 def learned_templates(app: Flask) -> dict[str, list[str]]:

@@ -11,7 +11,7 @@ from flask.signals import before_render_template
 from jinja2 import Template
 
 from .cli import push_cli
-from .decorator import MANIFEST_ATTRIBUTE, resolve_manifest_path
+from .decorator import view_manifest_path
 from .early_hints import install_early_hints
 from .functions import push_link_tags, push_url, push_url_for
 from .headers import add_link_header
@@ -56,9 +56,9 @@ class PushTemplates:
         elif path is not None:
             state.manifests.load(path)
         for view in app.view_functions.values():
-            view_manifest = getattr(view, MANIFEST_ATTRIBUTE, None)
-            if isinstance(view_manifest, str):
-                state.manifests.load(resolve_manifest_path(app, view_manifest))
+            view_manifest = view_manifest_path(app, view)
+            if view_manifest is not None:
+                state.manifests.load(view_manifest)
         app.extensions[EXTENSION_KEY] = state
         install_early_hints(app, state)
 
