@@ -23,12 +23,11 @@ from werkzeug.security import safe_join
 from .decorator import view_manifest_path
 from .errors import ManifestError
 from .headers import fit_links, manifest_links
-from .jinja_ext import PushExtension
 from .links import Link, build_link
 from .linkset import LinkSet
 from .manifest import Manifest, ManifestEntry, load_manifest
 from .state import PushState, get_state
-from .templates import StaticPush, constant_push
+from .templates import StaticPush, as_static_push
 from .urls import asset_url
 
 APP_MANIFEST_USER = "PUSH_MANIFEST"
@@ -233,19 +232,9 @@ def header_size(links: list[Link]) -> int:
 def _constant_pushes(tree: nodes.Template) -> Iterator[tuple[int, StaticPush]]:
     """The template's constant pushes with their lines (TemplateFacts keeps no lines)."""
     for call in tree.find_all(nodes.Call):
-        target = call.node
-        if not (
-            isinstance(target, nodes.ExtensionAttribute)
-            and target.identifier == PushExtension.identifier
-            and target.name == "_push"
-        ):
-            continue
-        constant = constant_push(call.args, call.kwargs)
-        if constant is None:
-            continue
-        asset, destination, attributes = constant
-        if isinstance(asset, str) and (destination is None or isinstance(destination, str)):
-            yield call.lineno, StaticPush(asset, destination, attributes)
+        push = as_static_push(call)
+        if push is not None:
+            yield call.lineno, push
 
 
 def _read_text(path: str) -> str:

@@ -125,12 +125,13 @@ def _parse(env: Environment, name: str) -> tuple[_Uptodate, nodes.Template | Non
 def _info(tree: nodes.Template) -> TemplateInfo:
     references = tuple(ref for ref in meta.find_referenced_templates(tree) if ref is not None)
     pushes = tuple(
-        push for call in tree.find_all(nodes.Call) if (push := _as_static_push(call)) is not None
+        push for call in tree.find_all(nodes.Call) if (push := as_static_push(call)) is not None
     )
     return TemplateInfo(references, pushes)
 
 
-def _as_static_push(call: nodes.Call) -> StaticPush | None:
+def as_static_push(call: nodes.Call) -> StaticPush | None:
+    """The push ``call`` makes, if it is a ``{% push %}`` whose arguments are all constants."""
     # Imported here: the extension module imports this one (for constant_push).
     from .jinja_ext import PushExtension
 
@@ -225,7 +226,7 @@ class _PageWalker:
                     yield from self.page(included, including)
                 continue
             if isinstance(node, nodes.Call):
-                push = _as_static_push(node)
+                push = as_static_push(node)
                 if push is not None:
                     yield push
                     continue
