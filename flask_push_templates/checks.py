@@ -8,7 +8,6 @@ in an app context (asset names are turned into URLs with the app's static endpoi
 from __future__ import annotations
 
 import difflib
-import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from .errors import ManifestError
 from .headers import fit_links, manifest_links
 from .links import Link, build_link
 from .linkset import LinkSet
-from .manifest import Manifest, ManifestEntry, load_manifest
+from .manifest import Manifest, ManifestEntry, line_of, load_manifest
 from .state import PushState, get_state
 from .templates import StaticPush, as_static_push
 from .urls import asset_url
@@ -110,7 +109,7 @@ class _Checker:
     def _check_group(
         self, where: str, text: str, group: str, is_app_manifest: bool, users: list[str]
     ) -> None:
-        line = _line_of(text, group)
+        line = line_of(text, group)
         where_line = f"{where}, line {line}" if line else where
         if not is_app_manifest:
             # The decorator applies a manifest's flat entries only (headers.collect_links).
@@ -131,7 +130,7 @@ class _Checker:
         missing = self.locator.missing(asset_url(entry.asset, self.state.settings.static_endpoint))
         if missing is None:
             return
-        line = _line_of(text, entry.asset, after=group)
+        line = line_of(text, entry.asset, after=group)
         where_line = f"{where}, line {line}" if line else where
         of_group = f" of {group!r}" if group is not None else ""
         self.problem(f"{where_line}: entry {entry.asset!r}{of_group}: {missing}")
@@ -240,15 +239,6 @@ def _constant_pushes(tree: nodes.Template) -> Iterator[tuple[int, StaticPush]]:
 def _read_text(path: str) -> str:
     with open(path, encoding="utf-8-sig") as file:
         return file.read()
-
-
-def _line_of(text: str, key: str, after: str | None = None) -> int | None:
-    """The line of ``key`` in a manifest's JSON (within group ``after``, if given)."""
-    start = 0
-    if after is not None:
-        start = max(text.find(json.dumps(after)), 0)
-    offset = text.find(json.dumps(key), start)
-    return None if offset < 0 else text.count("\n", 0, offset) + 1
 
 
 class AssetLocator:

@@ -155,6 +155,15 @@ def _is_group(key: str, value: Any) -> bool:
     return False
 
 
+def line_of(text: str, key: str, after: str | None = None) -> int | None:
+    """The line of ``key`` in a manifest's JSON ``text`` (within group ``after``, if given)."""
+    start = 0
+    if after is not None:
+        start = max(text.find(json.dumps(after)), 0)
+    offset = text.find(json.dumps(key), start)
+    return None if offset < 0 else text.count("\n", 0, offset) + 1
+
+
 class _ManifestReader:
     """Turns manifest entries into :class:`ManifestEntry`, with errors that point at them."""
 
@@ -164,15 +173,11 @@ class _ManifestReader:
 
     def fail(self, asset: str, group: str | None, message: str) -> ManifestError:
         where = f"push manifest {self.path}"
-        line = self._line_of(asset)
+        line = line_of(self.text, asset)
         if line is not None:
             where += f", line {line}"
         entry = f"entry {asset!r}" + (f" of {group!r}" if group is not None else "")
         return ManifestError(f"{where}: {entry}: {message}")
-
-    def _line_of(self, key: str) -> int | None:
-        offset = self.text.find(json.dumps(key))
-        return None if offset < 0 else self.text.count("\n", 0, offset) + 1
 
     def entry(self, asset: str, spec: Any, group: str | None = None) -> ManifestEntry:
         if not isinstance(spec, dict):
