@@ -90,17 +90,25 @@ def _read_whole(path: str) -> bytes | None:
             after = os.fstat(file.fileno())
         # st_size only means something for a regular file (not a pipe, not /proc).
         whole = len(raw) == after.st_size or not stat.S_ISREG(after.st_mode)
-        if whole and _same_version(before, after):
+        if whole and _stamp_of(before) == _stamp_of(after):
             return raw
     return None
 
 
-def _same_version(before: os.stat_result, after: os.stat_result) -> bool:
-    return (before.st_mtime_ns, before.st_size, before.st_ino) == (
-        after.st_mtime_ns,
-        after.st_size,
-        after.st_ino,
-    )
+#: What tells two versions of a file apart.
+_Stamp = tuple[int, int, int]
+
+
+def _stamp_of(status: os.stat_result) -> _Stamp:
+    return (status.st_mtime_ns, status.st_size, status.st_ino)
+
+
+def _stamp(path: str) -> _Stamp | None:
+    """The stamp of the file at ``path``; ``None`` if it cannot be had (it is gone...)."""
+    try:
+        return _stamp_of(os.stat(path))
+    except OSError:
+        return None
 
 
 def parse_manifest(text: str, path: str) -> Manifest:
@@ -204,14 +212,6 @@ class _ManifestReader:
         return entry
 
 
-_Stamp = tuple[int, int, int]
-
-
-def _stamp(path: str) -> _Stamp:
-    status = os.stat(path)
-    return (status.st_mtime_ns, status.st_size, status.st_ino)
-
-
 class ManifestStore:
     """Parsed manifests by path, shared by every request of one app.
 
@@ -226,7 +226,7 @@ class ManifestStore:
 
     def load(self, path: str) -> Manifest:
         """Load ``path`` now, raising :class:`ManifestError` if it is not valid."""
-        stamp = _stamp(path) if os.path.exists(path) else None
+        stamp = _stamp(path)
         manifest = load_manifest(path)
         with self._lock:
             self._cache[path] = (stamp, manifest)
@@ -237,10 +237,7 @@ class ManifestStore:
         cached = self._cache.get(path)
         if cached is not None and not auto_reload:
             return cached[1]
-        try:
-            stamp: _Stamp | None = _stamp(path)
-        except OSError:
-            stamp = None
+        stamp = _stamp(path)
         if cached is not None and cached[0] == stamp:
             return cached[1]
         previous = cached[1] if cached is not None else None
