@@ -21,7 +21,7 @@ from werkzeug.security import safe_join
 
 from .decorator import view_manifest_path
 from .errors import ManifestError
-from .headers import fit_links, manifest_links
+from .headers import fit_links, manifest_links, mark_nopush
 from .links import Link, build_link
 from .linkset import LinkSet
 from .manifest import Manifest, ManifestEntry, line_of, load_manifest
@@ -204,9 +204,7 @@ class _Checker:
 
     def _check_budget(self, what: str, links: LinkSet) -> None:
         settings = self.state.settings
-        candidates = links.by_priority()
-        if settings.nopush:
-            candidates = [link.with_nopush() for link in candidates]
+        candidates = mark_nopush(links.by_priority(), settings, pushed_before=None)
         size = header_size(candidates)
         if size > self.report.largest[0]:
             self.report.largest = (size, len(candidates), what)

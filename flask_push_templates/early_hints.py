@@ -97,7 +97,7 @@ from werkzeug.datastructures import Headers
 from . import push_once
 from .decorator import view_manifest_path
 from .errors import ConfigError
-from .headers import collect_links, fit_links
+from .headers import collect_links, fit_links, mark_nopush
 from .links import serialize_links
 from .recording import RequestPushes, recorded_pushes
 from .settings import Settings, template_map
@@ -313,13 +313,9 @@ def hint_header(app: Flask, state: PushState, endpoint: str) -> str | None:
     links = collect_links(app, state, predicted, streamed=True)
     candidates = [link for link in links.by_priority() if link.rel in HINT_RELATIONS]
     settings = state.settings
-    pushed_before = push_once.from_request(settings)
-    if pushed_before is not None:
-        # Apache (H2EarlyHints) pushes from a 103 too; the final response sets the cookie.
-        candidates = pushed_before.mark(candidates)
-    if settings.nopush:
-        # Apache (H2EarlyHints) pushes what a 103 names, as it does for the final header.
-        candidates = [link.with_nopush() for link in candidates]
+    # Apache (H2EarlyHints) pushes what a 103 names, as it does for the final header; the
+    # final response sets the push-once cookie.
+    candidates = mark_nopush(candidates, settings, push_once.from_request(settings))
     kept = fit_links(candidates, settings.max_links, settings.max_header_bytes)
     return serialize_links(kept) if kept else None
 

@@ -20,6 +20,7 @@ from .links import Link, build_link, encode_target, serialize_links
 from .linkset import LinkSet
 from .manifest import ManifestEntry
 from .recording import RequestPushes
+from .settings import Settings
 from .state import PushState
 
 log = logging.getLogger(__name__)
@@ -119,10 +120,7 @@ def add_link_header(
     # Before the budget is applied: a nonce and a nopush both take room in the header.
     candidates = with_nonce(candidates, state)
     pushed_before = push_once.from_request(settings)
-    if pushed_before is not None:
-        candidates = pushed_before.mark(candidates)
-    if settings.nopush:
-        candidates = [link.with_nopush() for link in candidates]
+    candidates = mark_nopush(candidates, settings, pushed_before)
     # The budget covers every Link field, the view's own included: it is the proxy's
     # buffer that overflows, whoever wrote the header.
     budget = settings.max_header_bytes - sum(len(value) + 2 for value in existing)
@@ -142,6 +140,18 @@ def add_link_header(
     if pushed_before is not None:
         push_once.save(response, settings, pushed_before, kept)
     return response
+
+
+def mark_nopush(
+    links: list[Link], settings: Settings, pushed_before: push_once.PushedDigest | None
+) -> list[Link]:
+    """``links``, marked ``nopush`` where a pushing proxy must not push them: those pushed
+    to this client before (``PUSH_ONCE``), or all of them (``PUSH_NOPUSH``)."""
+    if pushed_before is not None:
+        links = pushed_before.mark(links)
+    if settings.nopush:
+        links = [link.with_nopush() for link in links]
+    return links
 
 
 def fit_links(links: list[Link], max_links: int, max_bytes: int) -> list[Link]:
