@@ -118,10 +118,7 @@ class _PageParser(HTMLParser):
             self._text.append(data)
 
     def _add(self, url: str | None, destination: str | None, crossorigin: str | None) -> None:
-        if url and url.strip():
-            resolved = resolve(url.strip(), self.base)
-            if resolved is not None:
-                self.references.append(Reference(resolved, destination, crossorigin))
+        _append(self.references, url, self.base, destination, crossorigin)
 
     def _start_base(self, attributes: Mapping[str, str]) -> None:
         # Only the first <base href> counts, as in browsers.
@@ -258,12 +255,17 @@ def _first_group(match: re.Match[str]) -> str | None:
 
 
 def _append(
-    references: list[Reference], raw: str | None, base: str, destination: str | None
+    references: list[Reference],
+    raw: str | None,
+    base: str,
+    destination: str | None,
+    crossorigin: str | None = None,
 ) -> None:
+    """Add the reference ``raw`` (an attribute's or a ``url()``'s text) makes, if any."""
     if raw and raw.strip():
         resolved = resolve(raw.strip(), base)
         if resolved is not None:
-            references.append(Reference(resolved, destination))
+            references.append(Reference(resolved, destination, crossorigin))
 
 
 # --- module scripts -----------------------------------------------------------------------
