@@ -303,7 +303,8 @@ def hint_header(app: Flask, state: PushState, endpoint: str) -> str | None:
     hints = state.early_hints
     if hints is None or not hints.serves_pages(endpoint):
         return None
-    predicted = RequestPushes()
+    # The request's script root, as for its pushes: URLs are remembered by script root.
+    predicted = RequestPushes(state, request.script_root)
     predicted.templates = hints.templates_for(app.jinja_env, state.templates, endpoint)
     view_manifest = view_manifest_path(app, app.view_functions.get(endpoint))
     if view_manifest is not None:

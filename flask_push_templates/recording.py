@@ -23,7 +23,7 @@ class RequestPushes:
 
     __slots__ = ("links", "script_root", "state", "templates", "view_manifests")
 
-    def __init__(self, state: PushState | None = None, script_root: str = "") -> None:
+    def __init__(self, state: PushState, script_root: str) -> None:
         self.links = LinkSet()
         self.view_manifests: list[str] = []
         self.templates: list[str] = []
@@ -60,7 +60,7 @@ def record_push(
     if destination is not None and not isinstance(destination, str):
         raise PushError(f"push of {asset!r}: the destination must be a string, not {destination!r}")
     pushes = request_pushes()
-    if pushes is not None and pushes.state is not None:
+    if pushes is not None:
         url = pushes.state.static_urls.url(asset, pushes.script_root)
     else:
         settings = get_state(current_app).settings if has_app_context() else Settings()

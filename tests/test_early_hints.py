@@ -93,10 +93,13 @@ def get(
     headers: dict[str, str] | None = None,
     method: str = "GET",
     hints: Callable[[list[tuple[str, str]]], Any] | None = None,
+    script_root: str | None = None,
 ) -> tuple[TestResponse, Hints]:
     """One request as gunicorn would pass it: ``protocol`` and a ``wsgi.early_hints``."""
     sent: Hints = []
     environ = {"SERVER_PROTOCOL": protocol, "wsgi.early_hints": hints or sent.append}
+    if script_root is not None:
+        environ["SCRIPT_NAME"] = script_root
     response = app.test_client().open(
         path, method=method, headers=headers, environ_overrides=environ
     )
@@ -328,6 +331,19 @@ def test_hint_is_the_final_header_minus_what_is_not_knowable(make_app: AppFactor
     font = next(link for link in hinted if link.target.endswith(".woff2"))
     assert font.has("crossorigin")
     assert font.get("type") == "font/woff2"
+
+
+def test_a_hint_under_a_script_root_leaves_the_urls_of_other_roots_alone(
+    make_app: AppFactory,
+) -> None:
+    # One app mounted twice (at /shop behind a proxy, at / directly): static URLs are
+    # remembered per script root, and a hint must file the ones it builds under its own.
+    app = page_app(make_app, PUSH_EARLY_HINTS_TEMPLATES={"page": ["page.html"]})
+    _, sent = get(app, script_root="/shop")
+    assert "/shop/static/base.css" in hinted_targets(sent)
+    response, sent = get(app)
+    assert sorted(hinted_targets(sent)) == sorted(KNOWABLE + LEARNED)
+    assert sorted(targets_of(response)) == sorted([*KNOWABLE, *LEARNED, "/media/avatar.png"])
 
 
 def test_only_preload_modulepreload_and_preconnect_go_in_a_103(make_app: AppFactory) -> None:
