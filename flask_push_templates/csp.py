@@ -25,14 +25,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import has_request_context, request
 
 from .links import Link
-
-if TYPE_CHECKING:  # state imports settings, which this module must not import at run time
-    from .state import PushState
+from .state import PushState
 
 log = logging.getLogger(__name__)
 
