@@ -42,9 +42,6 @@ class LinkSet:
         for link in links:
             self.add(link, explicit)
 
-    def __contains__(self, url: object) -> bool:
-        return url in self._links
-
     def __iter__(self) -> Iterator[Link]:
         return iter(self._links.values())
 

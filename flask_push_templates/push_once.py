@@ -88,9 +88,6 @@ class PushedDigest:
     def __contains__(self, url: object) -> bool:
         return isinstance(url, str) and url_hash(url) in self._known
 
-    def __len__(self) -> int:
-        return len(self._hashes)
-
     def mark(self, links: Iterable[Link]) -> list[Link]:
         """``links``, with ``nopush`` on those pushed to this client before."""
         return [
