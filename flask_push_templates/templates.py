@@ -48,9 +48,14 @@ _Uptodate = Callable[[], bool] | None
 class TemplateFacts:
     """Cached facts by template name, for one app's environment."""
 
+    #: How many closures are remembered (they start over when full): each 103 and each
+    #: page of an app with manifest groups asks for several.
+    MAX_CLOSURES = 1024
+
     def __init__(self) -> None:
         self._trees: dict[str, tuple[_Uptodate, nodes.Template | None, TemplateInfo]] = {}
         self._certain: dict[str, tuple[StaticPush, ...]] = {}
+        self._closures: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._lock = threading.Lock()
 
     def _entry(self, env: Environment, name: str) -> tuple[nodes.Template | None, TemplateInfo]:
@@ -63,7 +68,9 @@ class TemplateFacts:
         info = _NOTHING if tree is None else _info(tree)
         with self._lock:
             self._trees[name] = (uptodate, tree, info)
-            self._certain.clear()  # derived from the trees, one of which changed
+            # Derived from the trees, one of which changed.
+            self._certain.clear()
+            self._closures.clear()
         return tree, info
 
     def info(self, env: Environment, name: str) -> TemplateInfo:
@@ -71,6 +78,12 @@ class TemplateFacts:
 
     def closure(self, env: Environment, names: Iterable[str]) -> list[str]:
         """``names`` and every template they extend, include or import, each once, in order."""
+        names = tuple(names)
+        # Without auto-reload the trees never change, and neither do their closures.
+        if not env.auto_reload:
+            cached = self._closures.get(names)
+            if cached is not None:
+                return list(cached)
         seen: dict[str, None] = {}
         pending = list(names)
         while pending:
@@ -79,6 +92,11 @@ class TemplateFacts:
                 continue
             seen[name] = None
             pending.extend(self.info(env, name).references)
+        if not env.auto_reload:
+            with self._lock:
+                if len(self._closures) >= self.MAX_CLOSURES:
+                    self._closures.clear()
+                self._closures[names] = tuple(seen)
         return list(seen)
 
     def certain_pushes(self, env: Environment, names: Iterable[str]) -> list[StaticPush]:

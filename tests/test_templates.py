@@ -115,3 +115,17 @@ def test_changed_templates_are_reread_when_auto_reloading(
     (tmp_path / "templates" / "p.html").write_text("{% push 'two.css' %}")
     os.utime(tmp_path / "templates" / "p.html", (1, 1))
     assert [p.asset for p in facts.certain_pushes(app.jinja_env, ["p.html"])] == ["two.css"]
+
+
+def test_closures_are_remembered_and_bounded(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(templates=LAYOUT)
+    facts = app.extensions["push_templates"].templates
+    monkeypatch.setattr(facts, "MAX_CLOSURES", 3)
+    for _ in range(2):  # the second time from memory
+        assert facts.closure(app.jinja_env, ["base.html"]) == ["base.html", "foot.html"]
+    for number in range(10):
+        assert facts.closure(app.jinja_env, [f"other{number}.html"]) == [f"other{number}.html"]
+    assert len(facts._closures) <= 3
+    assert facts.closure(app.jinja_env, ["base.html"]) == ["base.html", "foot.html"]
