@@ -27,7 +27,6 @@ class PushState:
 
     def __init__(self, settings: Settings, root_path: str, hooks_installed: bool) -> None:
         self.settings = settings
-        self.root_path = root_path
         #: Whether init_app registered the response hook; without it (an app that only uses
         #: the ``http2push`` decorator) the decorator adds the header itself.
         self.hooks_installed = hooks_installed
