@@ -56,15 +56,6 @@ def example_tls(pki: Pki) -> Iterator[RunningServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def chromium(pki: Pki) -> Iterator[Browser]:
-    """One browser for the module; its HOME has an NSS db trusting the test CA."""
-    require("playwright")
-    require(browser.CHROMIUM)
-    with browser.chromium(home=pki.home) as launched:
-        yield launched
-
-
 def check_every_preload_used_once(
     load: PageLoad, server: RunningServer, links: list[ParsedLink]
 ) -> None:

@@ -52,15 +52,6 @@ def app_tls_h2(pki: Pki) -> Iterator[RunningServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def chromium(pki: Pki) -> Iterator[Browser]:
-    """One browser for the module (launching costs about a second); HOME trusts the CA."""
-    require("playwright")
-    require(browser.CHROMIUM)
-    with browser.chromium(home=pki.home) as launched:
-        yield launched
-
-
 def test_free_port_is_bindable() -> None:
     port = servers.free_port()
     with socket.socket() as sock:
