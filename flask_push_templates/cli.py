@@ -245,25 +245,14 @@ def _template_map(
     found = endpoint_templates(pages, lambda names: state.templates.closure(app.jinja_env, names))
     existing = _existing_map(existing_path) if existing_path is not None else None
     update = update_template_map(found, existing, app.view_functions)
-    if found.unpredictable:
-        click.echo(
-            f"left out of the Early Hints map the endpoints whose pages rendered no template "
-            f"in common (workers learn them): {', '.join(sorted(found.unpredictable))}",
-            err=True,
-        )
+    _list_names(
+        "left out of the Early Hints map the endpoints whose pages rendered no template "
+        "in common (workers learn them)",
+        found.unpredictable,
+    )
     name = display_path(existing_path) if existing_path is not None else ""
-    if update.kept:
-        click.echo(
-            f"kept from {name} the endpoints no page answered for this time: "
-            f"{', '.join(sorted(update.kept))}",
-            err=True,
-        )
-    if update.dropped:
-        click.echo(
-            f"dropped from {name} the endpoints that no longer exist: "
-            f"{', '.join(sorted(update.dropped))}",
-            err=True,
-        )
+    _list_names(f"kept from {name} the endpoints no page answered for this time", update.kept)
+    _list_names(f"dropped from {name} the endpoints that no longer exist", update.dropped)
     return update
 
 
@@ -294,18 +283,14 @@ def _map_text(update: TemplateMapUpdate) -> str:
 
 def _report_merge(update: ManifestUpdate, path: str) -> None:
     name = display_path(path)
-    if update.kept:
-        click.echo(
-            f"kept from {name} the groups of templates no page rendered this time: "
-            f"{', '.join(sorted(update.kept))}",
-            err=True,
-        )
-    if update.dropped:
-        click.echo(
-            f"dropped from {name} the groups of templates that no longer exist: "
-            f"{', '.join(sorted(update.dropped))}",
-            err=True,
-        )
+    _list_names(f"kept from {name} the groups of templates no page rendered this time", update.kept)
+    _list_names(f"dropped from {name} the groups of templates that no longer exist", update.dropped)
+
+
+def _list_names(what: str, names: list[str]) -> None:
+    """Say on standard error ``what`` was done to ``names``, if there are any."""
+    if names:
+        click.echo(f"{what}: {', '.join(sorted(names))}", err=True)
 
 
 def _validate(text: str, target: str) -> None:
