@@ -37,7 +37,7 @@ from .manifest_writer import (
     update_manifest,
     update_template_map,
 )
-from .provenance import PageLinks, explain
+from .provenance import PageLinks, ShownLink, explain
 from .settings import template_map
 from .state import get_state
 
@@ -472,19 +472,24 @@ def _show_lines(page: PageLinks, app: Flask) -> list[str]:
         lines.append(f"No Link header: {page.no_links}")
     for field_value in page.fields:
         lines.append(f"Link: {field_value}")
-    for link in page.links:
-        lines.append(f"  {link.value}")
-        lines.append(f"      from {'; '.join(link.sources) or 'unknown'}")
+    lines.extend(_link_lines(page.links))
     if page.left_out and page.no_links is None:
         settings = get_state(app).settings
         lines.append(
             f"Left out (over PUSH_MAX_LINKS={settings.max_links} or "
             f"PUSH_MAX_HEADER_BYTES={settings.max_header_bytes}, lowest weight first):"
         )
-        for link in page.left_out:
-            lines.append(f"  {link.value}")
-            lines.append(f"      from {'; '.join(link.sources) or 'unknown'}")
+        lines.extend(_link_lines(page.left_out))
     lines.extend(_early_hint_lines(page))
+    return lines
+
+
+def _link_lines(links: list[ShownLink]) -> list[str]:
+    """Each link-value, and where it came from on the line below."""
+    lines = []
+    for link in links:
+        lines.append(f"  {link.value}")
+        lines.append(f"      from {'; '.join(link.sources) or 'unknown'}")
     return lines
 
 
