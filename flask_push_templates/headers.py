@@ -56,8 +56,9 @@ def collect_links(
     elif app_manifest is None and not pushes.view_manifests and not streamed:
         return pushes.links  # the common case: nothing to merge, the record is the answer
     script_root = pushes.script_root
-    links = LinkSet()
-    links.update(pushes.links)
+    # A copy, not a re-add: an inferred push must still yield to a manifest entry's
+    # explicit attributes (manifest entries are written deliberately: they count as explicit).
+    links = pushes.links.copy()
     for path in pushes.view_manifests:
         manifest = state.manifests.get(path, env.auto_reload)
         if manifest is not None:

@@ -22,6 +22,14 @@ class LinkSet:
         self._explicit: set[str] = set()
         self._weighted = False  # whether any weight differs from the default, 1
 
+    def copy(self) -> LinkSet:
+        """A set with the same links, which also remembers which were given explicitly."""
+        twin = LinkSet()
+        twin._links = dict(self._links)
+        twin._explicit = set(self._explicit)
+        twin._weighted = self._weighted
+        return twin
+
     def add(self, link: Link, explicit: bool = True) -> None:
         """Add ``link``, merging it with an earlier link to the same URL."""
         url = link.url

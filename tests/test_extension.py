@@ -310,3 +310,16 @@ def test_urls_are_rebuilt_for_apps_that_change_them_per_request(make_app: AppFac
     client = app.test_client()
     assert targets_of(client.get("/")) == ["/static/a.css?v=0"]
     assert targets_of(client.get("/")) == ["/static/a.css?v=1"]
+
+
+def test_a_manifests_attributes_win_over_an_inferred_push_of_the_same_asset(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(
+        templates={"p.html": "{% push 'f.woff2' %}"},
+        files={"m.json": '{"f.woff2": {"crossorigin": "use-credentials"}}'},
+        PUSH_MANIFEST="m.json",
+    )
+    app.add_url_rule("/", "p", lambda: render_template("p.html"))
+    [font] = links_of(app.test_client().get("/"))
+    assert font.get("crossorigin") == "use-credentials"
