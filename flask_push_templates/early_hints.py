@@ -385,6 +385,11 @@ def deployed_templates(root_path: str, settings: Settings) -> dict[str, tuple[st
             f"PUSH_EARLY_HINTS_TEMPLATES: {path}, line {error.lineno}, column {error.colno}: "
             f"invalid JSON: {error.msg}"
         ) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"PUSH_EARLY_HINTS_TEMPLATES: {path} is not UTF-8 (byte {error.start}): "
+            "save it as UTF-8 JSON"
+        ) from None
     try:
         return dict(template_map(document))
     except ValueError as error:
