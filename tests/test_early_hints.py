@@ -675,7 +675,7 @@ def test_missing_templates_file_is_a_warning_so_that_it_can_be_generated(
 
 
 def test_templates_file_that_is_not_utf8_is_a_config_error(make_app: AppFactory) -> None:
-    with pytest.raises(ConfigError, match=r"th\.json is not UTF-8 \(byte 3\)"):
+    with pytest.raises(ConfigError, match=r"th\.json is not UTF-8 \(byte 2\)"):
         make_app(
             files={"th.json": b'{"\xe9": ["a.html"]}'},
             PUSH_EARLY_HINTS=True,
