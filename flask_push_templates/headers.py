@@ -1,8 +1,10 @@
 """When a response gets a ``Link`` header, and which links go into it.
 
 The links of a response are, in this order of mention: what the request recorded (views
-and templates), the decorated view's manifests, the manifest groups of the templates it
-rendered (and of the templates those extend or include), and the app manifest's entries.
+and templates), the decorated view's manifests, for a streamed page the constant pushes
+that certainly run in its templates (its body is rendered after the headers leave), the
+manifest groups of the templates it rendered (and of the templates those extend or
+include), and the app manifest's entries.
 They are de-duplicated by URL, sorted by weight, cut to the configured budget, and added
 as one more ``Link`` field, after any the view set itself.
 """
