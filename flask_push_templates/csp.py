@@ -78,11 +78,5 @@ def with_nonce(links: Iterable[Link], state: PushState) -> list[Link]:
     nonce = request_nonce(state)
     if nonce is None:
         return list(links)
-    return [_add_nonce(link, nonce) if takes_nonce(link) else link for link in links]
-
-
-def _add_nonce(link: Link, nonce: str) -> Link:
-    if any(name == "nonce" for name, _ in link.params):
-        return link  # the push gave its own
-    params = (*link.params, ("nonce", nonce))
-    return Link(link.url, link.rel, link.as_value, params, link.nopush, link.weight)
+    # with_param keeps a nonce the push gave itself.
+    return [link.with_param("nonce", nonce) if takes_nonce(link) else link for link in links]

@@ -12,7 +12,7 @@ from flask import Flask, current_app, request
 from flask.typing import ResponseReturnValue
 
 from .headers import add_link_header
-from .recording import recorded_pushes, request_pushes
+from .recording import page_record, recorded_page
 from .state import PushState, get_state
 
 ViewFunction = TypeVar("ViewFunction", bound=Callable[..., Any])
@@ -74,9 +74,9 @@ def resolve_manifest_path(app: Flask, manifest: str) -> str:
 def _begin(manifest: str) -> tuple[Flask, PushState]:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     state = get_state(app)
-    pushes = request_pushes()
-    if pushes is not None:
-        pushes.view_manifests.append(resolve_manifest_path(app, manifest))
+    page = page_record()
+    if page is not None:
+        page.view_manifests.append(resolve_manifest_path(app, manifest))
     return app, state
 
 
@@ -84,4 +84,4 @@ def _finish(app: Flask, state: PushState, rv: ResponseReturnValue) -> ResponseRe
     if state.hooks_installed:
         return rv  # the app's response hook adds the links
     response = app.make_response(rv)
-    return add_link_header(response, app, state, recorded_pushes(), request.endpoint)
+    return add_link_header(response, app, state, recorded_page(), request.endpoint)

@@ -3,6 +3,9 @@
 A destination is the manifest's ``"type"`` and the tag's second argument. It decides the
 link relation, the ``as`` value and whether the browser fetches the asset in CORS mode
 (in which case the link must say ``crossorigin`` or the browser downloads it twice).
+
+
+Pure: imports no Flask.
 """
 
 from __future__ import annotations

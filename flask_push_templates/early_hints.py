@@ -77,248 +77,73 @@ proxy is the proxy's protocol, not the browser's:
 
 A 103 is an optimisation: if building it or the server's callable fails, the error is
 logged (a warning the first time per endpoint) and the request goes on without it.
+
+This module builds the 103 (through :mod:`.pipeline`, like the final header) and wires the
+hooks; what is learned lives in :mod:`.learning`, which requests qualify in
+:mod:`.hint_policy`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Request, Response, current_app, request
-from jinja2 import Environment
-from werkzeug.datastructures import Headers
+from flask import Flask, Response, current_app, request
 
 from . import push_once
 from .decorator import view_manifest_path
-from .errors import ConfigError
-from .headers import collect_links, fit_links, mark_nopush
-from .links import serialize_links
-from .recording import RequestPushes, recorded_pushes
-from .settings import Settings, template_map
-from .state import FirstTimes, PushState, get_state
-from .templates import TemplateFacts
+from .hint_policy import may_be_page_request, serves_files, wants_hints
+from .learning import EarlyHintsState, deployed_templates
+from .links import Link, serialize_links
+from .pipeline import collect_links, fit_links, prepare
+from .recording import PageRecord, recorded_page
+from .state import PushState, get_state
 
 log = logging.getLogger(__name__)
+
+EarlyHintsCallable = Callable[[list[tuple[str, str]]], Any]
 
 #: The relations a browser acts on in a 103. Chromium 156 also takes ``modulepreload``
 #: from a 103 (measured by tests/benchmarks/bench_page_load.py: without it an import()ed
 #: module waits for the final header, and the hint gains little on a module-based page).
 HINT_RELATIONS = frozenset({"preload", "modulepreload", "preconnect"})
 
-#: How many endpoints are remembered; the least recently requested one is forgotten first.
-MAX_ENDPOINTS = 1024
-#: How many distinct sets of templates are remembered per endpoint.
-MAX_VARIANTS = 8
-#: How many template names of one response are remembered.
-MAX_TEMPLATES = 32
 
-_PROTOCOL = re.compile(r"HTTP/(\d+)(?:\.(\d+))?")
-
-EarlyHintsCallable = Callable[[list[tuple[str, str]]], Any]
-
-
-# A distinct set of template names -> those names in the order of their latest render.
-_Variants = OrderedDict[frozenset[str], tuple[str, ...]]
-
-
-class TemplateLearner:
-    """Which templates each endpoint rendered recently: bounded, and safe across threads.
-
-    An endpoint seen answering a navigation with something other than a page (JSON, a
-    file) is remembered as such, so that it gets no more hints until it serves a page.
-    """
-
-    def __init__(
-        self,
-        max_endpoints: int = MAX_ENDPOINTS,
-        max_variants: int = MAX_VARIANTS,
-        max_templates: int = MAX_TEMPLATES,
-    ) -> None:
-        self._max_endpoints = max_endpoints
-        self._max_variants = max_variants
-        self._max_templates = max_templates
-        # Both levels are LRU: the most recently used entry is last. A variant is keyed by
-        # its set of names, so that a view rendering the same templates again changes
-        # nothing, and keeps the order of its latest render. None: "not a page".
-        self._endpoints: OrderedDict[str, _Variants | None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def learn(self, endpoint: str, templates: Iterable[str]) -> None:
-        """Remember that a page served by ``endpoint`` rendered ``templates``."""
-        names = tuple(dict.fromkeys(templates))[: self._max_templates]
-        key = frozenset(names)
-        with self._lock:
-            variants = self._endpoints.get(endpoint)
-            if variants is None:
-                variants = OrderedDict()
-            self._remember(endpoint, variants)
-            variants[key] = names
-            variants.move_to_end(key)
-            if len(variants) > self._max_variants:
-                variants.popitem(last=False)
-
-    def learn_not_page(self, endpoint: str) -> None:
-        """Remember that ``endpoint`` answered with something other than a page."""
-        with self._lock:
-            self._remember(endpoint, None)
-
-    def _remember(self, endpoint: str, variants: _Variants | None) -> None:
-        self._endpoints[endpoint] = variants
-        self._endpoints.move_to_end(endpoint)
-        if len(self._endpoints) > self._max_endpoints:
-            self._endpoints.popitem(last=False)
-
-    def serves_pages(self, endpoint: str) -> bool:
-        """False if ``endpoint`` last answered with something other than a page."""
-        with self._lock:
-            return endpoint not in self._endpoints or self._endpoints[endpoint] is not None
-
-    def variants(self, endpoint: str) -> list[tuple[str, ...]]:
-        """The distinct template sets ``endpoint`` rendered, the most recent last."""
-        with self._lock:
-            variants = self._endpoints.get(endpoint)
-            return list(variants.values()) if variants is not None else []
-
-    def endpoints(self) -> list[str]:
-        """The endpoints known to serve pages, the least recently seen first."""
-        with self._lock:
-            return [name for name, variants in self._endpoints.items() if variants is not None]
-
-
-def common_templates(
-    env: Environment, facts: TemplateFacts, variants: Sequence[Sequence[str]]
-) -> list[str]:
-    """The templates every variant renders or pulls in, in the latest variant's order."""
-    if not variants:
-        return []
-    *older, latest = variants
-    predicted = facts.closure(env, latest)
-    for names in older:
-        # Closures, not top-level names: pages/a.html and pages/b.html share their layout.
-        shared = set(facts.closure(env, names))
-        predicted = [name for name in predicted if name in shared]
-    return predicted
-
-
-class EarlyHintsState:
-    """One app's Early Hints knowledge: the deployed template map and what was learned."""
-
-    def __init__(self, deployed: Mapping[str, Sequence[str]] | None = None) -> None:
-        self.deployed: dict[str, tuple[str, ...]] = {
-            endpoint: tuple(names) for endpoint, names in (deployed or {}).items()
-        }
-        self.learner = TemplateLearner()
-        #: Endpoints whose failure to hint was already logged as a warning.
-        self.failures = FirstTimes()
-
-    def serves_pages(self, endpoint: str) -> bool:
-        """Whether ``endpoint`` may answer with a page (it is not known not to)."""
-        return endpoint in self.deployed or self.learner.serves_pages(endpoint)
-
-    def templates_for(self, env: Environment, facts: TemplateFacts, endpoint: str) -> list[str]:
-        """The templates ``endpoint`` is predicted to render, with all they pull in."""
-        deployed = self.deployed.get(endpoint)
-        if deployed is not None:
-            return facts.closure(env, deployed)
-        return common_templates(env, facts, self.learner.variants(endpoint))
-
-    def learn(self, endpoint: str, templates: Iterable[str] | None) -> None:
-        """Remember what a page of ``endpoint`` rendered; ``None``: it was not a page."""
-        if endpoint in self.deployed:
-            return
-        if templates is None:
-            self.learner.learn_not_page(endpoint)
-        else:
-            self.learner.learn(endpoint, templates)
-
-
-# --- which requests get a 103 ------------------------------------------------------------
-
-
-def request_protocol(environ: Mapping[str, Any]) -> str | None:
-    """``"HTTP/1.0"``, ``"HTTP/1.1"``, ``"HTTP/2"``... from ``SERVER_PROTOCOL``, or ``None``.
-
-    gunicorn says ``HTTP/2.0`` for HTTP/2; from version 2 on there are no minor versions.
-    """
-    match = _PROTOCOL.fullmatch(str(environ.get("SERVER_PROTOCOL", "")).strip().upper())
-    if match is None:
-        return None
-    major, minor = int(match.group(1)), int(match.group(2) or 0)
-    return f"HTTP/{major}" if major >= 2 else f"HTTP/{major}.{minor}"
-
-
-def may_be_navigation(headers: Headers) -> bool:
-    """Whether the request may be a top-level navigation, as Fetch Metadata tells.
-
-    Clients that send no ``Sec-Fetch-*`` headers (older browsers, curl) may be navigating.
-    """
-    mode = headers.get("Sec-Fetch-Mode")
-    dest = headers.get("Sec-Fetch-Dest")
-    return (mode is None or mode == "navigate") and (dest is None or dest == "document")
-
-
-def may_be_page_request(req: Request, settings: Settings) -> bool:
-    """Whether ``req`` may be what hints are for (and learned from): a navigation by GET."""
-    return req.method == "GET" and (
-        not settings.early_hints_navigations_only or may_be_navigation(req.headers)
-    )
-
-
-def wants_hints(req: Request, settings: Settings) -> bool:
-    """Whether the policy lets ``req`` have a 103 (the server's support aside)."""
-    return (
-        settings.enabled
-        and settings.early_hints
-        and request_protocol(req.environ) in settings.early_hints_protocols
-        and may_be_page_request(req, settings)
-    )
-
-
-def serves_files(app: Flask, settings: Settings, endpoint: str) -> bool:
-    """Whether ``endpoint`` serves static files (the app's or a blueprint's): never pages.
-
-    Without this, the first request for each asset would get a 103 naming the manifests,
-    which a proxy pushing the hinted assets (Apache's H2EarlyHints) would then relay.
-    """
-    view = app.view_functions.get(endpoint)
-    return endpoint == settings.static_endpoint or getattr(view, "__name__", "") == (
-        "send_static_file"
-    )
-
-
-# --- what a 103 says ---------------------------------------------------------------------
-
-
-def hint_header(app: Flask, state: PushState, endpoint: str) -> str | None:
-    """The ``Link`` value of the 103 for a request to ``endpoint``, or ``None`` if empty.
-
-    Needs a request context (URLs are built with ``url_for``).
-    """
+def predicted_page(app: Flask, state: PushState, endpoint: str) -> PageRecord | None:
+    """The record of a request to ``endpoint`` before its view runs, or ``None`` if the
+    endpoint is not known to serve pages. Needs a request context (the resolver's)."""
     hints = state.early_hints
     if hints is None or not hints.serves_pages(endpoint):
         return None
-    # The request's script root, as for its pushes: URLs are remembered by script root.
-    predicted = RequestPushes(state, request.script_root)
-    predicted.templates = hints.templates_for(app.jinja_env, state.templates, endpoint)
     view_manifest = view_manifest_path(app, app.view_functions.get(endpoint))
-    if view_manifest is not None:
-        predicted.view_manifests.append(view_manifest)
-    # Nothing is rendered yet, as with a streamed page: collect_links then takes the
-    # templates' constant pushes in place of the recorded ones, in the final header's order.
-    links = collect_links(app, state, predicted, streamed=True)
+    return PageRecord.predicted(
+        state,
+        hints.templates_for(app.jinja_env, state.templates, endpoint),
+        [] if view_manifest is None else [view_manifest],
+    )
+
+
+def hint_links(app: Flask, state: PushState, endpoint: str) -> list[Link]:
+    """The links of the 103 for a request to ``endpoint``, in order."""
+    page = predicted_page(app, state, endpoint)
+    if page is None:
+        return []
+    # Nothing is rendered yet, as with a streamed page: the pipeline takes the templates'
+    # constant pushes in place of recorded ones, in the final header's order.
+    links = collect_links(app, state, page, body_rendered=False)
     candidates = [link for link in links.by_priority() if link.rel in HINT_RELATIONS]
     settings = state.settings
     # Apache (H2EarlyHints) pushes what a 103 names, as it does for the final header; the
-    # final response sets the push-once cookie.
-    candidates = mark_nopush(candidates, settings, push_once.from_request(settings))
-    kept = fit_links(candidates, settings.max_links, settings.max_header_bytes)
-    return serialize_links(kept) if kept else None
+    # final response sets the push-once cookie. No CSP nonce: see csp.py.
+    candidates = prepare(candidates, state, push_once.from_request(settings), nonce=False)
+    return fit_links(candidates, settings.max_links, settings.max_header_bytes)
+
+
+def hint_header(app: Flask, state: PushState, endpoint: str) -> str | None:
+    """The ``Link`` value of the 103 for a request to ``endpoint``, or ``None`` if empty."""
+    links = hint_links(app, state, endpoint)
+    return serialize_links(links) if links else None
 
 
 def learned_templates(app: Flask) -> dict[str, list[str]]:
@@ -338,9 +163,6 @@ def learned_templates(app: Flask) -> dict[str, list[str]]:
     }
 
 
-# --- wiring ------------------------------------------------------------------------------
-
-
 def install_early_hints(app: Flask, state: PushState) -> None:
     """Register the hooks that send and learn hints, if ``PUSH_EARLY_HINTS`` is on.
 
@@ -354,46 +176,6 @@ def install_early_hints(app: Flask, state: PushState) -> None:
     # (sessions, database connections, authentication) spend time.
     app.before_request_funcs.setdefault(None, []).insert(0, _send_early_hints)
     app.after_request(_learn_templates)
-
-
-def deployed_templates(root_path: str, settings: Settings) -> dict[str, tuple[str, ...]]:
-    """``PUSH_EARLY_HINTS_TEMPLATES`` as a mapping, read from its file if it names one."""
-    configured = settings.early_hints_templates
-    if configured is None:
-        return {}
-    if not isinstance(configured, str):
-        return dict(configured)
-    path = os.path.join(root_path, configured)
-    try:
-        with open(path, encoding="utf-8-sig") as file:
-            document = json.load(file)
-    except FileNotFoundError:
-        # Not an error: `flask push manifest --early-hints` must be able to load the app to
-        # write it. Workers learn meanwhile.
-        log.warning(
-            "PUSH_EARLY_HINTS_TEMPLATES %s does not exist yet: endpoints are learned until it "
-            "does ('flask push manifest --early-hints FILE' writes it)",
-            path,
-        )
-        return {}
-    except OSError as error:
-        raise ConfigError(
-            f"PUSH_EARLY_HINTS_TEMPLATES: {path} cannot be read: {error.strerror}"
-        ) from None
-    except json.JSONDecodeError as error:
-        raise ConfigError(
-            f"PUSH_EARLY_HINTS_TEMPLATES: {path}, line {error.lineno}, column {error.colno}: "
-            f"invalid JSON: {error.msg}"
-        ) from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(
-            f"PUSH_EARLY_HINTS_TEMPLATES: {path} is not UTF-8 (byte {error.start}): "
-            "save it as UTF-8 JSON"
-        ) from None
-    try:
-        return dict(template_map(document))
-    except ValueError as error:
-        raise ConfigError(f"PUSH_EARLY_HINTS_TEMPLATES: {path}: {error}") from None
 
 
 def _send_early_hints() -> None:
@@ -417,7 +199,7 @@ def _send_early_hints() -> None:
     except Exception:
         # A hint only saves time; whatever broke it (the server's callable, a client that
         # went away, a URL that cannot be built), the response itself must still be served.
-        first = state.early_hints.failures.first(endpoint)
+        first = state.hint_failures.first(endpoint)
         log.log(
             logging.WARNING if first else logging.DEBUG,
             "%s: 103 Early Hints not sent; the response goes on without them",
@@ -445,8 +227,8 @@ def _learn_templates(response: Response) -> Response:
     ):
         return response
     if response.mimetype in settings.mimetypes:
-        pushes = recorded_pushes()
-        hints.learn(endpoint, pushes.templates if pushes is not None else ())
+        page = recorded_page()
+        hints.learn(endpoint, page.templates if page is not None else ())
     else:
         hints.learn(endpoint, None)
     return response

@@ -1,4 +1,4 @@
-"""The exceptions this package raises; all are ``ValueError`` subclasses."""
+"""The exceptions this package raises; all are ``ValueError`` subclasses. Pure."""
 
 from __future__ import annotations
 

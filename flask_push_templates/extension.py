@@ -15,8 +15,9 @@ from .decorator import view_manifest_path
 from .early_hints import install_early_hints
 from .functions import push_link_tags, push_url, push_url_for
 from .headers import add_link_header
-from .jinja_ext import PushExtension
-from .recording import recorded_pushes, request_pushes
+from .jinja_ext import RECORDER_ATTRIBUTE, PushExtension
+from .manifest import ManifestStore
+from .recording import page_record, record_push, recorded_page
 from .settings import DEFAULTS, Settings
 from .state import EXTENSION_KEY, PushState
 
@@ -38,10 +39,21 @@ class PushTemplates:
         """Validate the ``PUSH_*`` config and manifests, and register the tag, the template
         functions and the response hook on ``app``.
 
+        Reads every ``PUSH_*`` key of ``app.config`` (README.rst lists them). The
+        ``@http2push`` manifests of views registered later (blueprints registered after
+        this call included) are validated when they are registered, with the same errors.
+
         :raises ~flask_push_templates.ConfigError: a ``PUSH_*`` value is invalid.
         :raises ~flask_push_templates.ManifestError: a manifest is invalid, or a decorated
             view's manifest is missing.
+        :raises RuntimeError: the extension is already registered on ``app``.
         """
+        registered = app.extensions.get(EXTENSION_KEY)
+        if isinstance(registered, PushState) and registered.hooks_installed:
+            raise RuntimeError(
+                "PushTemplates is already registered on this Flask app: call init_app once "
+                "per app (a second call would add every hook and 103 twice)"
+            )
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
         state = PushState(Settings.from_config(app.config), app.root_path, hooks_installed=True)
@@ -55,14 +67,12 @@ class PushTemplates:
             )
         elif path is not None:
             state.manifests.load(path)
-        for view in app.view_functions.values():
-            view_manifest = view_manifest_path(app, view)
-            if view_manifest is not None:
-                state.manifests.load(view_manifest)
+        app.view_functions = _ManifestCheckingViews(app, state.manifests, app.view_functions)
         app.extensions[EXTENSION_KEY] = state
         install_early_hints(app, state)
 
         app.jinja_env.add_extension(PushExtension)
+        setattr(app.jinja_env, RECORDER_ATTRIBUTE, record_push)
         app.add_template_global(push_url, "push_url")
         app.add_template_global(push_url_for, "push_url_for")
         app.add_template_global(push_link_tags, "push_link_tags")
@@ -71,6 +81,25 @@ class PushTemplates:
         # weakly; connecting with the app as sender keeps other apps' renders out.
         before_render_template.connect(_record_template, app, weak=False)
         app.cli.add_command(push_cli)  # flask push manifest / check / show
+
+
+class _ManifestCheckingViews(dict[str, Any]):
+    """``app.view_functions`` that loads the ``@http2push`` manifest of each view as it is
+    registered, so that a broken one is an error at start-up whatever the order of
+    ``init_app``, routes and blueprints (Flask registers every view through this dict)."""
+
+    def __init__(self, app: Flask, manifests: ManifestStore, views: dict[str, Any]) -> None:
+        super().__init__()
+        self._app = app
+        self._manifests = manifests
+        for endpoint, view in views.items():
+            self[endpoint] = view
+
+    def __setitem__(self, endpoint: str, view: Any) -> None:
+        manifest = view_manifest_path(self._app, view)
+        if manifest is not None:
+            self._manifests.load(manifest)
+        super().__setitem__(endpoint, view)
 
 
 def _is_absent(path: str) -> bool:
@@ -86,12 +115,12 @@ def _is_absent(path: str) -> bool:
 
 
 def _record_template(sender: Flask, template: Template, **extra: Any) -> None:
-    pushes = request_pushes()
-    if pushes is not None and template.name is not None:
-        pushes.templates.append(template.name)
+    page = page_record()
+    if page is not None and template.name is not None:
+        page.templates.append(template.name)
 
 
 def _add_link_header(response: Response) -> Response:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     state: PushState = app.extensions[EXTENSION_KEY]
-    return add_link_header(response, app, state, recorded_pushes(), request.endpoint)
+    return add_link_header(response, app, state, recorded_page(), request.endpoint)

@@ -8,10 +8,10 @@ from flask import current_app
 from markupsafe import Markup
 
 from .csp import with_nonce
-from .headers import collect_links
-from .recording import record_link, record_push, recorded_pushes
+from .pipeline import collect_links
+from .recording import page_record, record_link, record_push
+from .resolver import build_url
 from .state import get_state
-from .urls import build_url
 
 # url_for's own underscore options; every other underscore argument is a link attribute.
 _URL_FOR_OPTIONS = frozenset({"_external", "_anchor", "_method", "_scheme"})
@@ -54,5 +54,8 @@ def push_link_tags() -> Markup:
     at the end of ``<head>``, after the blocks that push)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     state = get_state(app)
-    links = with_nonce(collect_links(app, state, recorded_pushes()).by_priority(), state)
+    page = page_record()
+    if page is None:
+        return Markup("")
+    links = with_nonce(collect_links(app, state, page).by_priority(), state)
     return Markup("\n".join(link.html_tag() for link in links))

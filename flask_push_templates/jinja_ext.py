@@ -1,21 +1,39 @@
-"""The ``{% push %}`` tag (also spelled ``<% push %>``), as a Jinja extension."""
+"""The ``{% push %}`` tag (also spelled ``<% push %>``), as a Jinja extension.
+
+Pure: imports no Flask. The tag records through the callable its environment holds as
+``push_templates_recorder`` (``PushTemplates.init_app`` sets it on ``app.jinja_env``), the
+way Jinja's i18n extension finds its translations; in a plain ``Environment`` it is
+``None`` and the tag records nothing. How another module recognises a push in a parsed
+template (:func:`static_push`) is defined here too, next to the nodes the tag makes.
+"""
 
 from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
 
-from jinja2 import nodes
+from jinja2 import Environment, nodes
 from jinja2.ext import Extension
 from jinja2.parser import Parser
 
+from .attributes import build_link
 from .errors import PushError
-from .links import build_link
-from .recording import record_push
-from .templates import constant_push
+from .pushes import AssetPush
 
 _USAGE = "{% push 'app.css' %} or {% push 'fonts/x.woff2', 'font', crossorigin=True %}"
+
+#: The name of the environment attribute that holds the recorder.
+RECORDER_ATTRIBUTE = "push_templates_recorder"
+
+
+class Recorder(Protocol):
+    """What the tag calls at render time: record a push, said where in which template."""
+
+    def __call__(
+        self, asset: Any, destination: Any, attributes: Mapping[str, Any], origin: str
+    ) -> object: ...
 
 
 class PushExtension(Extension):
@@ -31,6 +49,10 @@ class PushExtension(Extension):
     """
 
     tags = {"push"}  # noqa: RUF012 (declared by Jinja's Extension)
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.extend(**{RECORDER_ATTRIBUTE: None})
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
         if "<%" not in source:
@@ -66,28 +88,72 @@ class PushExtension(Extension):
                 f"positional arguments: {_USAGE}",
                 lineno,
             )
-        self._check_constant_push(parser, args, kwargs, lineno)
-        call = self.call_method("_push", args, kwargs, lineno=lineno)
+        _check_constant_push(parser, args, kwargs, lineno)
+        # Where the push stands, as the first argument: a constant, so it costs nothing at
+        # render time, and `flask push show` can say which template and line pushed what.
+        origin = nodes.Const(f"{{% push %}} in {parser.name or '<string>'}, line {lineno}")
+        call = self.call_method("_push", [origin, *args], kwargs, lineno=lineno)
         return nodes.ExprStmt(call, lineno=lineno)
 
-    @staticmethod
-    def _check_constant_push(
-        parser: Parser, args: list[nodes.Expr], kwargs: list[nodes.Keyword], lineno: int
-    ) -> None:
-        constant = constant_push(args, kwargs)
-        if constant is None:
-            return
-        asset, destination, attributes = constant
-        if not isinstance(asset, str) or not (destination is None or isinstance(destination, str)):
-            parser.fail(f"push: the asset and destination must be strings: {_USAGE}", lineno)
-        try:
-            build_link(asset, destination, attributes)
-        except PushError as error:
-            parser.fail(str(error), lineno)
-
-    def _push(self, asset: Any, destination: Any = None, **attributes: Any) -> str:
-        record_push(asset, destination, attributes)
+    def _push(self, origin: str, asset: Any, destination: Any = None, **attributes: Any) -> str:
+        recorder: Recorder | None = getattr(self.environment, RECORDER_ATTRIBUTE, None)
+        if recorder is not None:
+            recorder(asset, destination, attributes, origin)
         return ""
+
+
+def _check_constant_push(
+    parser: Parser, args: list[nodes.Expr], kwargs: list[nodes.Keyword], lineno: int
+) -> None:
+    constant = _constant_arguments(args, kwargs)
+    if constant is None:
+        return
+    asset, destination, attributes = constant
+    if not isinstance(asset, str) or not (destination is None or isinstance(destination, str)):
+        parser.fail(f"push: the asset and destination must be strings: {_USAGE}", lineno)
+    try:
+        build_link(asset, destination, attributes)
+    except PushError as error:
+        parser.fail(str(error), lineno)
+
+
+def _constant_arguments(
+    args: list[nodes.Expr], kwargs: list[nodes.Keyword]
+) -> tuple[Any, Any, tuple[tuple[str, Any], ...]] | None:
+    """The arguments of a push whose arguments are all constants, else ``None``."""
+    if not all(isinstance(arg, nodes.Const) for arg in args):
+        return None
+    if not all(isinstance(keyword.value, nodes.Const) for keyword in kwargs):
+        return None
+    values = [arg.value for arg in args]  # type: ignore[attr-defined]
+    attributes = tuple((keyword.key, keyword.value.value) for keyword in kwargs)  # type: ignore[attr-defined]
+    return values[0], values[1] if len(values) > 1 else None, attributes
+
+
+def static_push(call: nodes.Call) -> AssetPush | None:
+    """The push ``call`` makes, if it is a ``{% push %}`` whose arguments are all constants."""
+    target = call.node
+    if not (
+        isinstance(target, nodes.ExtensionAttribute)
+        and target.identifier == PushExtension.identifier
+        and target.name == "_push"
+    ):
+        return None
+    constant = _constant_arguments(call.args[1:], call.kwargs)  # args[0] is the origin
+    if constant is None:
+        return None
+    asset, destination, attributes = constant
+    if isinstance(asset, str) and (destination is None or isinstance(destination, str)):
+        return AssetPush(asset, destination, attributes)
+    return None
+
+
+def static_pushes(tree: nodes.Template) -> Iterator[tuple[int, AssetPush]]:
+    """Every constant push in a parsed template, wherever it stands, with its line."""
+    for call in tree.find_all(nodes.Call):
+        push = static_push(call)
+        if push is not None:
+            yield call.lineno, push
 
 
 @functools.lru_cache(maxsize=8)

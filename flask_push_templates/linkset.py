@@ -1,4 +1,7 @@
-"""One link per URL: how pushes of the same asset from different places are merged."""
+"""One link per URL: how pushes of the same asset from different places are merged.
+
+Pure: imports no Flask.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +44,7 @@ class LinkSet:
         else:
             winner = link if explicit and url not in self._explicit else known
             if winner.weight < max(known.weight, link.weight):
-                winner = _reweighted(winner, max(known.weight, link.weight))
+                winner = winner.with_weight(max(known.weight, link.weight))
             self._links[url] = winner
         if explicit:
             self._explicit.add(url)
@@ -61,7 +64,3 @@ class LinkSet:
         if not self._weighted:
             return list(self._links.values())
         return sorted(self._links.values(), key=lambda link: -link.weight)
-
-
-def _reweighted(link: Link, weight: float) -> Link:
-    return Link(link.url, link.rel, link.as_value, link.params, link.nopush, weight)

@@ -1,5 +1,7 @@
 """Push manifests: reading, validating and caching the JSON files that list assets.
 
+Pure: imports no Flask.
+
 Two formats, told apart entry by entry:
 
 * flat, flask-http2-push's: ``{"/static/app.js": {"type": "script", "weight": 1}}``, whose
@@ -21,20 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .attributes import AttributeValue, build_link
 from .errors import ManifestError, PushError
-from .links import AttributeValue, build_link
-from .urls import is_url
+from .pushes import AssetPush
+from .uri import is_url
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ManifestEntry:
-    """One asset of a manifest, as written there (its URL is resolved per request)."""
-
-    asset: str
-    destination: str | None = None
-    attributes: tuple[tuple[str, AttributeValue], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,8 +36,8 @@ class Manifest:
     """A parsed manifest: entries for every page, and groups by template name."""
 
     path: str
-    entries: tuple[ManifestEntry, ...] = ()
-    groups: Mapping[str, tuple[ManifestEntry, ...]] = field(default_factory=dict)
+    entries: tuple[AssetPush, ...] = ()
+    groups: Mapping[str, tuple[AssetPush, ...]] = field(default_factory=dict)
 
 
 def load_manifest(path: str) -> Manifest:
@@ -137,8 +131,8 @@ def parse_manifest(text: str, path: str) -> Manifest:
             f'{{"type": ..., "weight": ...}}, not {type(document).__name__}'
         )
     reader = _ManifestReader(text, path)
-    entries: list[ManifestEntry] = []
-    groups: dict[str, tuple[ManifestEntry, ...]] = {}
+    entries: list[AssetPush] = []
+    groups: dict[str, tuple[AssetPush, ...]] = {}
     for key, value in document.items():
         if _is_group(key, value):
             groups[key] = tuple(
@@ -173,7 +167,7 @@ def line_of(text: str, key: str, after: str | None = None) -> int | None:
 
 
 class _ManifestReader:
-    """Turns manifest entries into :class:`ManifestEntry`, with errors that point at them."""
+    """Turns manifest entries into :class:`AssetPush`, with errors that point at them."""
 
     def __init__(self, text: str, path: str) -> None:
         self.text = text
@@ -187,7 +181,7 @@ class _ManifestReader:
         entry = f"entry {asset!r}" + (f" of {group!r}" if group is not None else "")
         return ManifestError(f"{where}: {entry}: {message}")
 
-    def entry(self, asset: str, spec: Any, group: str | None = None) -> ManifestEntry:
+    def entry(self, asset: str, spec: Any, group: str | None = None) -> AssetPush:
         if not isinstance(spec, dict):
             raise self.fail(
                 asset,
@@ -204,7 +198,7 @@ class _ManifestReader:
             if isinstance(value, (dict, list)):
                 raise self.fail(asset, group, f"{name!r} must be a string, number or boolean")
             attributes.append((name, value))
-        entry = ManifestEntry(asset, destination, tuple(attributes))
+        entry = AssetPush(asset, destination, tuple(attributes))
         try:
             build_link(asset, destination, entry.attributes)
         except PushError as error:

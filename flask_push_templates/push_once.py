@@ -37,25 +37,23 @@ import functools
 import hashlib
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from flask import Response, request
 
 from .links import Link
-
-if TYPE_CHECKING:  # settings imports this module's limits
-    from .settings import Settings
+from .settings import MAX_ENTRIES_LIMIT, Settings
 
 #: The bytes of SHA-256 kept per URL: 32 bits, so a lookup among N entries collides with
 #: probability N / 2**32.
 HASH_BYTES = 4
-#: The most entries ``PUSH_ONCE_MAX_ENTRIES`` may ask for: 512 make a 2733-character value,
-#: within the 4096 bytes browsers keep per cookie (RFC 6265 section 6.1).
-MAX_ENTRIES_LIMIT = 512
 #: Before the digest, so that a later format can tell old cookies apart.
 VERSION = "1."
 
 _VALUE = re.compile(r"1\.([A-Za-z0-9_-]*)")
+
+#: The longest value this version writes: :data:`MAX_ENTRIES_LIMIT` hashes, base64url
+#: without padding. A longer cookie is not ours and is not decoded at all.
+MAX_COOKIE_LENGTH = len(VERSION) + -(-MAX_ENTRIES_LIMIT * HASH_BYTES * 4 // 3)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -119,7 +117,7 @@ class PushedDigest:
 
 def _decode(value: str | None) -> list[bytes]:
     # The cookie comes from the client: anything may be in it. It is never echoed.
-    if not value or len(value) > 2 * 4 * MAX_ENTRIES_LIMIT:
+    if not value or len(value) > MAX_COOKIE_LENGTH:
         return []
     match = _VALUE.fullmatch(value)
     if match is None:

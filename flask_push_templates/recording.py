@@ -1,50 +1,96 @@
-"""What one request pushed, kept on ``flask.g`` so that no request sees another's pushes."""
+"""What one page pushed, kept on ``flask.g`` so that no request sees another's pushes.
+
+A :class:`PageRecord` is what the link pipeline (:mod:`.pipeline`) reads: the links pushed
+while the page ran, the ``@http2push`` manifests of its view, and the templates it
+rendered. The 103 Early Hints make one for a page that has not run yet
+(:meth:`PageRecord.predicted`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from flask import current_app, g, has_app_context, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context
 
+from .attributes import build_link
 from .errors import PushError
-from .links import build_link
+from .links import Link
 from .linkset import LinkSet
-from .settings import Settings
+from .resolver import RequestUrls
 from .state import PushState, get_state
-from .urls import asset_url
+from .uri import is_url
 
 # A private, namespaced attribute of g, like flask-babel's g._flask_babel.
 _G_ATTRIBUTE = "_push_templates"
 
 
-class RequestPushes:
-    """The pushes, view manifests and rendered templates of the current request."""
+class Provenance:
+    """Where each recorded link came from: kept only while ``flask push show`` explains a
+    page, so that serving a page pays nothing for it."""
 
-    __slots__ = ("links", "script_root", "state", "templates", "view_manifests")
+    __slots__ = ("by_url", "endpoint", "header", "rendering")
 
-    def __init__(self, state: PushState, script_root: str) -> None:
+    def __init__(self, endpoint: str | None) -> None:
+        self.endpoint = endpoint
+        self.by_url: dict[str, list[str]] = {}
+        #: The templates being rendered, innermost last (maintained by the explainer).
+        self.rendering: list[str] = []
+        #: The links the extension added to the response's ``Link`` header (headers.py).
+        self.header: list[Link] = []
+
+    def add(self, url: str, origin: str | None) -> None:
+        if origin is None:
+            origin = (
+                f"push_url in template {self.rendering[-1]}"
+                if self.rendering
+                else f"view {self.endpoint!r} (push_url or push_url_for)"
+            )
+        origins = self.by_url.setdefault(url, [])
+        if origin not in origins:
+            origins.append(origin)
+
+
+class PageRecord:
+    """The pushes, view manifests and rendered templates of one page."""
+
+    __slots__ = ("links", "provenance", "state", "templates", "urls", "view_manifests")
+
+    def __init__(self, state: PushState, urls: RequestUrls) -> None:
         self.links = LinkSet()
         self.view_manifests: list[str] = []
         self.templates: list[str] = []
-        #: The app's state and the request's script root, looked up once per request
-        #: rather than once per push.
+        #: The app's state and the request's resolver, looked up once per page rather than
+        #: once per push.
         self.state = state
-        self.script_root = script_root
+        self.urls = urls
+        self.provenance: Provenance | None = None
+
+    @classmethod
+    def predicted(
+        cls, state: PushState, templates: list[str], view_manifests: list[str]
+    ) -> PageRecord:
+        """The record of a page before it runs: the templates it is predicted to render
+        and its view's manifests, nothing pushed yet."""
+        record = cls(state, state.resolver.for_request())
+        record.templates = templates
+        record.view_manifests = view_manifests
+        return record
 
 
-def request_pushes() -> RequestPushes | None:
+def page_record() -> PageRecord | None:
     """This request's record, created on first use; ``None`` outside a request."""
     if not has_request_context():
         return None
-    pushes: RequestPushes | None = g.get(_G_ATTRIBUTE)
-    if pushes is None:
-        pushes = RequestPushes(get_state(current_app), request.script_root)
-        setattr(g, _G_ATTRIBUTE, pushes)
-    return pushes
+    record: PageRecord | None = g.get(_G_ATTRIBUTE)
+    if record is None:
+        state = get_state(current_app)
+        record = PageRecord(state, state.resolver.for_request())
+        setattr(g, _G_ATTRIBUTE, record)
+    return record
 
 
-def recorded_pushes() -> RequestPushes | None:
+def recorded_page() -> PageRecord | None:
     """This request's record if anything was recorded, without creating one."""
     if not has_request_context():
         return None
@@ -52,20 +98,32 @@ def recorded_pushes() -> RequestPushes | None:
 
 
 def record_push(
-    asset: Any, destination: Any = None, attributes: Mapping[str, Any] | None = None
+    asset: Any,
+    destination: Any = None,
+    attributes: Mapping[str, Any] | None = None,
+    origin: str | None = None,
 ) -> str:
-    """Record a push of ``asset`` (a static file name, a path or a URL); return its URL."""
+    """Record a push of ``asset`` (a static file name, a path or a URL); return its URL.
+
+    This is the tag's recorder (``app.jinja_env.push_templates_recorder``) and
+    ``push_url()``'s body. Outside a request the URL is returned and nothing recorded.
+    """
     if not isinstance(asset, str) or not asset:
         raise PushError(f"push: the asset must be a file name, path or URL, not {asset!r}")
     if destination is not None and not isinstance(destination, str):
         raise PushError(f"push of {asset!r}: the destination must be a string, not {destination!r}")
-    pushes = request_pushes()
-    if pushes is not None:
-        url = pushes.state.static_urls.url(asset, pushes.script_root)
+    record = page_record()
+    if record is not None:
+        url = record.urls.url(asset)
+    elif has_app_context():
+        url = get_state(current_app).resolver.for_request().url(asset)
+    elif is_url(asset):
+        url = asset
     else:
-        settings = get_state(current_app).settings if has_app_context() else Settings()
-        url = asset_url(asset, settings.static_endpoint)
-    record_link(url, destination, attributes or {}, pushes)
+        raise PushError(
+            f"push of {asset!r}: a static file name becomes a URL only in a Flask app context"
+        )
+    record_link(url, destination, attributes or {}, record, origin)
     return url
 
 
@@ -73,11 +131,14 @@ def record_link(
     url: str,
     destination: str | None,
     attributes: Mapping[str, Any],
-    pushes: RequestPushes | None = None,
+    record: PageRecord | None = None,
+    origin: str | None = None,
 ) -> None:
     """Validate a push of ``url`` and record it for this request (if there is one)."""
     link = build_link(url, destination, attributes.items())
-    if pushes is None:
-        pushes = request_pushes()
-    if pushes is not None:
-        pushes.links.add(link, explicit=destination is not None or bool(attributes))
+    if record is None:
+        record = page_record()
+    if record is not None:
+        record.links.add(link, explicit=destination is not None or bool(attributes))
+        if record.provenance is not None:
+            record.provenance.add(link.url, origin)

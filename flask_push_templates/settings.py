@@ -1,4 +1,7 @@
-"""The ``PUSH_*`` configuration keys: their defaults, and validation at start-up."""
+"""The ``PUSH_*`` configuration keys: their defaults, and validation at start-up.
+
+Pure: imports no Flask (a config is any mapping).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,10 @@ from typing import Any
 from werkzeug.utils import ImportStringError, import_string
 
 from .errors import ConfigError
-from .push_once import MAX_ENTRIES_LIMIT
+
+#: The most entries ``PUSH_ONCE_MAX_ENTRIES`` may ask for: 512 make a 2733-character cookie
+#: value (push_once.py), within the 4096 bytes browsers keep per cookie (RFC 6265 6.1).
+MAX_ENTRIES_LIMIT = 512
 
 #: The protocols ``PUSH_EARLY_HINTS_PROTOCOLS`` may name. HTTP/1.0 is not one: a 1xx
 #: response is not defined for HTTP/1.0 clients (RFC 9110 section 15.2).
@@ -58,29 +64,33 @@ SAMESITE_CHOICES = ("Lax", "Strict", "None")
 
 @dataclass(frozen=True)
 class Settings:
-    """The validated ``PUSH_*`` configuration of one app."""
+    """The validated ``PUSH_*`` configuration of one app.
 
-    enabled: bool = True
-    manifest: str | None = None
-    static_endpoint: str = "static"
-    mimetypes: frozenset[str] = frozenset({"text/html"})
-    max_links: int = 50
-    max_header_bytes: int = 2048
-    nopush: bool = False
-    early_hints: bool = False
-    early_hints_protocols: frozenset[str] = frozenset({"HTTP/2", "HTTP/3"})
-    early_hints_navigations_only: bool = True
+    Made only by :meth:`from_config`: the fields have no defaults of their own, so that
+    :data:`DEFAULTS` is the one place a default is written.
+    """
+
+    enabled: bool
+    manifest: str | None
+    static_endpoint: str
+    mimetypes: frozenset[str]
+    max_links: int
+    max_header_bytes: int
+    nopush: bool
+    early_hints: bool
+    early_hints_protocols: frozenset[str]
+    early_hints_navigations_only: bool
     #: A path to a JSON file (read by early_hints.py), the validated mapping, or ``None``.
-    early_hints_templates: str | TemplateMap | None = None
-    push_once: bool = False
-    push_once_cookie: str = "push_once"
-    push_once_max_age: int | None = 7 * 24 * 3600
-    push_once_max_entries: int = 64
-    push_once_secure: bool | None = None
-    push_once_samesite: str = "Lax"
-    push_once_path: str = "/"
+    early_hints_templates: str | TemplateMap | None
+    push_once: bool
+    push_once_cookie: str
+    push_once_max_age: int | None
+    push_once_max_entries: int
+    push_once_secure: bool | None
+    push_once_samesite: str
+    push_once_path: str
     #: ``PUSH_NONCE_GETTER`` imported if it was a dotted path; ``None``: Flask-Talisman's.
-    nonce_getter: Callable[[], Any] | None = None
+    nonce_getter: Callable[[], Any] | None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:

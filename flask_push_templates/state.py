@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING
 
 from flask import Flask
 
-from .links import Link
-from .manifest import ManifestEntry, ManifestStore
+from .learning import EarlyHintsState
+from .manifest import ManifestStore
+from .resolver import AssetResolver
 from .settings import Settings
 from .templates import TemplateFacts
-from .urls import StaticUrls
-
-if TYPE_CHECKING:  # early_hints imports this module
-    from .early_hints import EarlyHintsState
 
 EXTENSION_KEY = "push_templates"
-
-_ResolvedManifest = tuple[tuple[ManifestEntry, ...], tuple[Link, ...]]
 
 
 class PushState:
@@ -32,9 +26,7 @@ class PushState:
         self.hooks_installed = hooks_installed
         self.manifests = ManifestStore()
         self.templates = TemplateFacts()
-        self.static_urls = StaticUrls(settings.static_endpoint)
-        #: Resolved manifest links by (id of the entries, script root); see headers.py.
-        self.manifest_links: dict[tuple[int, str], _ResolvedManifest] = {}
+        self.resolver = AssetResolver(settings.static_endpoint)
         #: The absolute path of ``PUSH_MANIFEST``, if one is configured.
         self.manifest_path = (
             None if settings.manifest is None else os.path.join(root_path, settings.manifest)
@@ -45,6 +37,8 @@ class PushState:
         self.budget_warnings = FirstTimes()
         #: Endpoints already warned about a CSP nonce that could not be used (csp.py).
         self.nonce_warnings = FirstTimes()
+        #: Endpoints whose failure to send a 103 was already logged as a warning.
+        self.hint_failures = FirstTimes()
 
 
 class FirstTimes:

@@ -9,6 +9,8 @@ the environment auto-reloads.
 Early Hint) may announce: a push inside ``{% if %}``, ``{% for %}``, a macro or a call
 block may not run, and a block the child overrides without ``super()`` does not run. A
 missing preload costs little; a wasted one costs bandwidth and a console warning.
+
+Pure: imports no Flask (Jinja, and the tag's own node recognition in :mod:`.jinja_ext`).
 """
 
 from __future__ import annotations
@@ -16,18 +18,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from jinja2 import Environment, TemplateNotFound, TemplateSyntaxError, meta, nodes
 
-
-@dataclass(frozen=True)
-class StaticPush:
-    """A ``{% push %}`` whose arguments are all constants."""
-
-    asset: str
-    destination: str | None
-    attributes: tuple[tuple[str, Any], ...]
+from .jinja_ext import static_push, static_pushes
+from .pushes import AssetPush
 
 
 @dataclass(frozen=True)
@@ -35,7 +30,7 @@ class TemplateInfo:
     #: Every template this one extends, includes or imports (conditionally or not).
     references: tuple[str, ...] = ()
     #: Every constant push in the template, wherever it stands.
-    static_pushes: tuple[StaticPush, ...] = ()
+    static_pushes: tuple[AssetPush, ...] = ()
 
 
 _NOTHING = TemplateInfo()
@@ -54,7 +49,7 @@ class TemplateFacts:
 
     def __init__(self) -> None:
         self._trees: dict[str, tuple[_Uptodate, nodes.Template | None, TemplateInfo]] = {}
-        self._certain: dict[str, tuple[StaticPush, ...]] = {}
+        self._certain: dict[str, tuple[AssetPush, ...]] = {}
         self._closures: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._lock = threading.Lock()
 
@@ -78,7 +73,9 @@ class TemplateFacts:
 
     def closure(self, env: Environment, names: Iterable[str]) -> list[str]:
         """``names`` and every template they extend, include or import, each once, in order."""
-        names = tuple(names)
+        # Keyed by the names without repeats: a page that renders one partial a thousand
+        # times must not make a key (or a walk) a thousand names long.
+        names = tuple(dict.fromkeys(names))
         # Without auto-reload the trees never change, and neither do their closures.
         if not env.auto_reload:
             cached = self._closures.get(names)
@@ -99,7 +96,7 @@ class TemplateFacts:
                 self._closures[names] = tuple(seen)
         return list(seen)
 
-    def certain_pushes(self, env: Environment, names: Iterable[str]) -> list[StaticPush]:
+    def certain_pushes(self, env: Environment, names: Iterable[str]) -> list[AssetPush]:
         """The constant pushes that certainly run when ``names`` are rendered as pages.
 
         A name that another of ``names`` extends or includes is taken as part of that one
@@ -109,13 +106,13 @@ class TemplateFacts:
         pulled_in = {
             other for name in names for other in self.closure(env, [name]) if other != name
         }
-        pushes: list[StaticPush] = []
+        pushes: list[AssetPush] = []
         for name in names:
             if name not in pulled_in:
                 pushes.extend(self._certain_pushes_of(env, name))
         return pushes
 
-    def _certain_pushes_of(self, env: Environment, name: str) -> tuple[StaticPush, ...]:
+    def _certain_pushes_of(self, env: Environment, name: str) -> tuple[AssetPush, ...]:
         if not env.auto_reload:
             cached = self._certain.get(name)
             if cached is not None:
@@ -142,31 +139,8 @@ def _parse(env: Environment, name: str) -> tuple[_Uptodate, nodes.Template | Non
 
 def _info(tree: nodes.Template) -> TemplateInfo:
     references = tuple(ref for ref in meta.find_referenced_templates(tree) if ref is not None)
-    pushes = tuple(
-        push for call in tree.find_all(nodes.Call) if (push := as_static_push(call)) is not None
-    )
+    pushes = tuple(push for _, push in static_pushes(tree))
     return TemplateInfo(references, pushes)
-
-
-def as_static_push(call: nodes.Call) -> StaticPush | None:
-    """The push ``call`` makes, if it is a ``{% push %}`` whose arguments are all constants."""
-    # Imported here: the extension module imports this one (for constant_push).
-    from .jinja_ext import PushExtension
-
-    target = call.node
-    if not (
-        isinstance(target, nodes.ExtensionAttribute)
-        and target.identifier == PushExtension.identifier
-        and target.name == "_push"
-    ):
-        return None
-    constant = constant_push(call.args, call.kwargs)
-    if constant is None:
-        return None
-    asset, destination, attributes = constant
-    if isinstance(asset, str) and (destination is None or isinstance(destination, str)):
-        return StaticPush(asset, destination, attributes)
-    return None
 
 
 def _constant_name(node: nodes.Expr) -> str | None:
@@ -190,7 +164,7 @@ class _PageWalker:
         self.facts = facts
         self.env = env
 
-    def page(self, name: str, including: frozenset[str]) -> Iterator[StaticPush]:
+    def page(self, name: str, including: frozenset[str]) -> Iterator[AssetPush]:
         """The certain pushes of rendering template ``name`` (``including``: cycle guard)."""
         if name in including:
             return
@@ -230,7 +204,7 @@ class _PageWalker:
         block: tuple[str, int] | None,
         including: frozenset[str],
         in_child: bool,
-    ) -> Iterator[StaticPush]:
+    ) -> Iterator[AssetPush]:
         for node in body:
             if isinstance(node, _MAYBE_SKIPPED):
                 continue
@@ -244,7 +218,7 @@ class _PageWalker:
                     yield from self.page(included, including)
                 continue
             if isinstance(node, nodes.Call):
-                push = as_static_push(node)
+                push = static_push(node)
                 if push is not None:
                     yield push
                     continue
@@ -259,22 +233,9 @@ class _PageWalker:
         level: int,
         definitions: dict[str, list[nodes.Block]],
         including: frozenset[str],
-    ) -> Iterator[StaticPush]:
+    ) -> Iterator[AssetPush]:
         versions = definitions.get(name, [])
         if level < len(versions):
             yield from self._walk(
                 versions[level].body, definitions, (name, level), including, in_child=False
             )
-
-
-def constant_push(
-    args: list[nodes.Expr], kwargs: list[nodes.Keyword]
-) -> tuple[Any, Any, tuple[tuple[str, Any], ...]] | None:
-    """The arguments of a push whose arguments are all constants, else ``None``."""
-    if not all(isinstance(arg, nodes.Const) for arg in args):
-        return None
-    if not all(isinstance(keyword.value, nodes.Const) for keyword in kwargs):
-        return None
-    values = [arg.value for arg in args]  # type: ignore[attr-defined]
-    attributes = tuple((keyword.key, keyword.value.value) for keyword in kwargs)  # type: ignore[attr-defined]
-    return values[0], values[1] if len(values) > 1 else None, attributes

@@ -19,15 +19,15 @@ from click.testing import Result
 from flask import Blueprint, Flask, render_template, render_template_string
 
 from flask_push_templates import http2push, push_url_for
-from flask_push_templates.asset_scan import (
+from flask_push_templates.cli.asset_scan import (
     ImportMap,
     Reference,
     module_imports,
     scan_css,
     scan_html,
 )
+from flask_push_templates.cli.provenance import split_link_values
 from flask_push_templates.manifest import load_manifest
-from flask_push_templates.provenance import split_link_values
 from flask_push_templates.settings import template_map
 from tests.cli_site import create_app
 from tests.conftest import AppFactory, targets_of
@@ -804,7 +804,7 @@ def test_show_names_the_source_of_each_link(tmp_path: Path) -> None:
     manifest = str(tmp_path / "push_manifest.json")
     assert lines[2:4] == [
         "  </static/css/site.css>; rel=preload; as=style",
-        f"      from {{% push %}} in base.html; manifest {manifest} [legacy.html]",
+        f"      from {{% push %}} in base.html, line 6; manifest {manifest} [legacy.html]",
     ]
     legacy = lines.index("  </static/js/legacy.js>; rel=preload; as=script")
     assert lines[legacy + 1] == (
@@ -841,9 +841,9 @@ def test_show_tells_views_templates_and_own_headers_apart(make_app: AppFactory) 
         "  </static/data.json>; rel=preload; as=fetch; crossorigin",
         "      from view 'page' (push_url or push_url_for)",
         "  </static/base.css>; rel=preload; as=style",
-        "      from {% push %} in base.html",
+        "      from {% push %} in base.html, line 1",
         "  </static/dynamic.png>; rel=preload; as=image",
-        "      from push in template page.html (push_url or dynamic push)",
+        "      from push_url in template page.html",
         "Left out (over PUSH_MAX_LINKS=3 or PUSH_MAX_HEADER_BYTES=2048, lowest weight first):",
         "  </static/late.png>; rel=preload; as=image",
         "      from view 'page' (push_url or push_url_for)",

@@ -20,15 +20,9 @@ from werkzeug.datastructures import Headers
 from werkzeug.test import TestResponse
 
 from flask_push_templates import ConfigError, PushTemplates, http2push, push_url
-from flask_push_templates.early_hints import (
-    HINT_RELATIONS,
-    EarlyHintsState,
-    TemplateLearner,
-    common_templates,
-    learned_templates,
-    may_be_navigation,
-    request_protocol,
-)
+from flask_push_templates.early_hints import HINT_RELATIONS, learned_templates
+from flask_push_templates.hint_policy import may_be_navigation, request_protocol
+from flask_push_templates.learning import EarlyHintsState, TemplateLearner, common_templates
 from flask_push_templates.settings import DEFAULTS, Settings
 from flask_push_templates.state import get_state
 from tests.conftest import AppFactory, links_of, targets_of, write

@@ -126,8 +126,8 @@ def test_custom_delimiters(make_app: AppFactory) -> None:
     app.jinja_env.block_end_string = "%]"
     with app.test_request_context():
         app.jinja_env.get_template("page.html").render()
-        from flask_push_templates.recording import recorded_pushes
+        from flask_push_templates.recording import recorded_page
 
-        pushes = recorded_pushes()
+        pushes = recorded_page()
         assert pushes is not None
         assert [link.url for link in pushes.links] == ["/static/a.css", "/static/b.js"]

@@ -9,7 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flask_push_templates import Link, PushError
-from flask_push_templates.links import build_link, encode_target, serialize_links
+from flask_push_templates.attributes import build_link
+from flask_push_templates.links import serialize_links
+from flask_push_templates.uri import encode_target
 from tests.linkheader import parse_link_header
 
 

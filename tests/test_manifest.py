@@ -11,17 +11,17 @@ import pytest
 
 from flask_push_templates import ManifestError, PushTemplates
 from flask_push_templates.manifest import (
-    ManifestEntry,
     ManifestStore,
     load_manifest,
     parse_manifest,
 )
+from flask_push_templates.pushes import AssetPush
 from tests.conftest import AppFactory, targets_of, write
 
 
 def test_flat_format() -> None:
     manifest = parse_manifest('{"/static/app.js": {"type": "script", "weight": 2}}', "m.json")
-    assert manifest.entries == (ManifestEntry("/static/app.js", "script", (("weight", 2),)),)
+    assert manifest.entries == (AssetPush("/static/app.js", "script", (("weight", 2),)),)
     assert manifest.groups == {}
 
 
@@ -30,11 +30,11 @@ def test_multi_page_format() -> None:
         json.dumps({"index.html": {"/a.css": {"type": "style"}}, "about.html": {}}), "m.json"
     )
     assert manifest.entries == ()
-    assert manifest.groups == {"index.html": (ManifestEntry("/a.css", "style"),), "about.html": ()}
+    assert manifest.groups == {"index.html": (AssetPush("/a.css", "style"),), "about.html": ()}
 
 
 def test_type_may_be_omitted_when_the_extension_says_it() -> None:
-    assert parse_manifest('{"/a.css": {}}', "m").entries == (ManifestEntry("/a.css"),)
+    assert parse_manifest('{"/a.css": {}}', "m").entries == (AssetPush("/a.css"),)
 
 
 def test_flask_http2_push_readme_example_with_its_trailing_comma_is_a_located_error() -> None:
@@ -92,7 +92,7 @@ def test_non_utf8_file(tmp_path: Path) -> None:
 def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     path.write_bytes(b'\xef\xbb\xbf{"/a.css": {}}')
-    assert load_manifest(str(path)).entries == (ManifestEntry("/a.css"),)
+    assert load_manifest(str(path)).entries == (AssetPush("/a.css"),)
 
 
 def test_symlink_loop(tmp_path: Path) -> None:
@@ -182,11 +182,11 @@ def test_a_broken_or_deleted_file_keeps_the_last_good_version(
     path.write_text('{"/a.css": {},')  # half-saved
     with caplog.at_level(logging.ERROR):
         manifest = store.get(str(path), auto_reload=True)
-    assert manifest is not None and manifest.entries == (ManifestEntry("/a.css"),)
+    assert manifest is not None and manifest.entries == (AssetPush("/a.css"),)
     assert "keeping the last valid version" in caplog.text
     path.unlink()
     manifest = store.get(str(path), auto_reload=True)
-    assert manifest is not None and manifest.entries == (ManifestEntry("/a.css"),)
+    assert manifest is not None and manifest.entries == (AssetPush("/a.css"),)
 
 
 def test_debug_app_picks_up_manifest_changes_between_requests(

@@ -36,7 +36,8 @@ from flask import Flask, Response, render_template, url_for
 from jinja2 import DictLoader
 
 from flask_push_templates import PushTemplates
-from flask_push_templates.links import build_link, serialize_links
+from flask_push_templates.attributes import build_link
+from flask_push_templates.links import serialize_links
 
 TARGETS = {10: 1.10, 50: 1.15}
 

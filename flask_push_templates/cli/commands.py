@@ -1,14 +1,6 @@
-"""``flask push``: generate, check and explain the app's pushes from the command line.
-
-``init_app`` registers the group, so every app that uses the extension has::
-
-    flask push manifest [URL ...] [-o FILE] [--early-hints FILE] [--check]
-    flask push check
-    flask push show URL
-
-The commands only print and exit here; the work is done by crawl.py (manifest), checks.py
-(check) and provenance.py (show), which take an app and return plain results.
-"""
+"""The ``flask push`` commands: they print and exit; the work is done by crawl.py
+(manifest), checks.py (check) and provenance.py (show), which take an app and return
+plain results."""
 
 from __future__ import annotations
 
@@ -22,11 +14,13 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from ..errors import ManifestError
+from ..hint_policy import serves_files
+from ..manifest import Manifest, load_manifest, parse_manifest
+from ..settings import template_map
+from ..state import get_state
 from .checks import CheckReport, check_app, display_path
 from .crawl import PageResult, SiteCrawler, default_paths
-from .early_hints import serves_files
-from .errors import ManifestError
-from .manifest import Manifest, load_manifest, parse_manifest
 from .manifest_writer import (
     ManifestUpdate,
     TemplateMapUpdate,
@@ -38,16 +32,14 @@ from .manifest_writer import (
     update_template_map,
 )
 from .provenance import PageLinks, ShownLink, explain
-from .settings import template_map
-from .state import get_state
 
 #: Where ``flask push manifest`` writes when ``PUSH_MANIFEST`` is not set (flask-http2-push's
 #: and the @http2push decorator's default name).
 DEFAULT_MANIFEST = "push_manifest.json"
 
-push_cli = AppGroup(
-    "push", help="Generate, check and explain the Link preload headers of the app's pages."
-)
+#: The commands, registered on an ``AppGroup`` (which runs each in an app context); the
+#: lazy ``flask push`` group of the package's ``cli`` module hands them out.
+push_commands = AppGroup("push")
 
 
 def _app() -> Flask:
@@ -57,7 +49,7 @@ def _app() -> Flask:
 # --- flask push manifest ------------------------------------------------------------------
 
 
-@push_cli.command("manifest")
+@push_commands.command("manifest")
 @click.argument("urls", nargs=-1, metavar="[URL]...")
 @click.option(
     "-o",
@@ -120,7 +112,7 @@ def manifest_command(
         group_assets(results),
         existing,
         set(app.jinja_env.list_templates()),
-        get_state(app).settings.static_endpoint,
+        get_state(app).resolver.for_request().url,
     )
     text = manifest_text(update)
     _validate(text, target)
@@ -412,7 +404,7 @@ def _fail_if_pages_failed(results: list[PageResult]) -> None:
 # --- flask push check ---------------------------------------------------------------------
 
 
-@push_cli.command("check")
+@push_commands.command("check")
 def check_command() -> None:
     """Check the app's manifests and {% push %} tags.
 
@@ -442,7 +434,7 @@ def _check_summary(report: CheckReport) -> str:
 # --- flask push show ----------------------------------------------------------------------
 
 
-@push_cli.command("show")
+@push_commands.command("show")
 @click.argument("url")
 def show_command(url: str) -> None:
     """Show the Link header a page gets, and where each link comes from.

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urldefrag, urljoin
 
-from .destinations import DESTINATIONS, infer_destination
+from ..destinations import DESTINATIONS, infer_destination
 
 #: Destinations the scanner follows: it reads a stylesheet's and a module's own references.
 STYLESHEET = "style"

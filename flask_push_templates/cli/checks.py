@@ -1,33 +1,36 @@
-"""``flask push check``'s engine: what can be verified about an app's pushes without a request.
+"""``flask push check``'s engine: what can be verified about an app's pushes without
+requesting its pages.
 
 Every manifest the app uses and every ``{% push %}`` with constant arguments are checked for
-validity, for local assets that do not exist, and against the header budget. All of it runs
-in an app context (asset names are turned into URLs with the app's static endpoint).
+validity, for local assets that do not exist, and against the header budget. It runs in a
+request context for the app's root (``APPLICATION_ROOT``, ``SERVER_NAME``), so that asset
+names resolve as a request's do, and the budget is computed by the pipeline that builds
+the served header (:mod:`..pipeline`), from what is known without running views: the
+templates' constant pushes and the manifests.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask
-from jinja2 import TemplateSyntaxError, nodes
+from jinja2 import TemplateSyntaxError
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.security import safe_join
 
-from .decorator import view_manifest_path
-from .errors import ManifestError
-from .headers import fit_links, manifest_links, mark_nopush
-from .links import Link, build_link
-from .linkset import LinkSet
-from .manifest import Manifest, ManifestEntry, line_of, load_manifest
-from .state import PushState, get_state
-from .templates import StaticPush, as_static_push
-from .urls import asset_url
+from ..decorator import view_manifest_path
+from ..errors import ManifestError
+from ..jinja_ext import static_pushes
+from ..manifest import Manifest, line_of, load_manifest
+from ..pipeline import collect_links, fit_links, header_size, prepare
+from ..pushes import AssetPush
+from ..recording import PageRecord
+from ..state import PushState, get_state
 
 APP_MANIFEST_USER = "PUSH_MANIFEST"
 
@@ -50,11 +53,12 @@ class CheckReport:
 
 
 def check_app(app: Flask) -> CheckReport:
-    """Check the app's manifests and templates (call it in an app context)."""
-    checker = _Checker(app)
-    checker.check_manifests()
-    checker.check_templates()
-    checker.check_budgets()
+    """Check the app's manifests and templates."""
+    with app.test_request_context():
+        checker = _Checker(app)
+        checker.check_manifests()
+        checker.check_templates()
+        checker.check_budgets()
     return checker.report
 
 
@@ -76,11 +80,12 @@ class _Checker:
         self.app = app
         self.state: PushState = get_state(app)
         self.report = CheckReport()
+        self.urls = self.state.resolver.for_request()
         self.locator = AssetLocator(app)
         self.manifests: dict[str, Manifest] = {}
         self.template_names = sorted(app.jinja_env.list_templates())
         #: Constant pushes by template name, from templates that parse.
-        self.static_pushes: dict[str, list[StaticPush]] = {}
+        self.static_pushes: dict[str, list[AssetPush]] = {}
 
     def problem(self, message: str) -> None:
         self.report.problems.append(message)
@@ -125,9 +130,9 @@ class _Checker:
                 f"(renamed or deleted?){hint}"
             )
 
-    def _check_entry(self, where: str, text: str, entry: ManifestEntry, group: str | None) -> None:
+    def _check_entry(self, where: str, text: str, entry: AssetPush, group: str | None) -> None:
         self.report.entries += 1
-        missing = self.locator.missing(asset_url(entry.asset, self.state.settings.static_endpoint))
+        missing = self.locator.missing(self.urls.url(entry.asset))
         if missing is None:
             return
         line = line_of(text, entry.asset, after=group)
@@ -155,56 +160,43 @@ class _Checker:
                 self.problem(f"{where}, line {error.lineno}: {error.message}")
                 continue
             pushes = self.static_pushes.setdefault(name, [])
-            for lineno, push in _constant_pushes(tree):
+            for lineno, push in static_pushes(tree):
                 pushes.append(push)
                 self.report.pushes += 1
-                url = asset_url(push.asset, self.state.settings.static_endpoint)
-                missing = self.locator.missing(url)
+                missing = self.locator.missing(self.urls.url(push.asset))
                 if missing is not None:
                     self.problem(f"{where}, line {lineno}: push of {push.asset!r}: {missing}")
 
     # --- budgets --------------------------------------------------------------------------
 
     def check_budgets(self) -> None:
-        """Each template's links (its and its base's pushes, its manifest groups and the
-        app-wide entries) and each decorated view's, against the configured budget.
+        """Each template's links and each decorated view's, against the configured budget.
 
-        These are the links known without a request; ``flask push show URL`` gives a page's
-        actual header, with the view's and the dynamic pushes.
+        A template's links are what the pipeline gives a page that renders it and pushes
+        every constant ``{% push %}`` of it and of what it extends or includes: without the
+        view's own pushes and the dynamic ones, which only ``flask push show URL`` sees.
         """
-        app_manifest = self.manifests.get(self.state.manifest_path or "")
         for name in self.template_names:
             if name in self.static_pushes:
-                self._check_budget(f"template {name!r}", self._template_links(name, app_manifest))
+                page = self._page(templates=[name])
+                for template in self.state.templates.closure(self.app.jinja_env, [name]):
+                    for push in self.static_pushes.get(template, ()):
+                        page.links.add(self.urls.link(push))
+                self._check_budget(f"template {name!r}", page)
         for path, users in sorted(manifests_in_use(self.app).items()):
-            manifest = self.manifests.get(path)
             views = [user for user in users if user != APP_MANIFEST_USER]
-            if manifest is None or not views:
-                continue
-            links = LinkSet()
-            links.update(manifest_links(self.state, manifest.entries))
-            if app_manifest is not None:
-                links.update(manifest_links(self.state, app_manifest.entries))
-            self._check_budget(", ".join(views), links)
+            if path in self.manifests and views:
+                self._check_budget(", ".join(views), self._page(view_manifests=[path]))
 
-    def _template_links(self, name: str, app_manifest: Manifest | None) -> LinkSet:
-        env = self.app.jinja_env
-        closure = self.state.templates.closure(env, [name])
-        links = LinkSet()
-        static_endpoint = self.state.settings.static_endpoint
-        for template in closure:
-            for push in self.static_pushes.get(template, ()):
-                url = asset_url(push.asset, static_endpoint)
-                links.add(build_link(url, push.destination, push.attributes))
-        if app_manifest is not None:
-            for template in closure:
-                links.update(manifest_links(self.state, app_manifest.groups.get(template, ())))
-            links.update(manifest_links(self.state, app_manifest.entries))
-        return links
+    def _page(
+        self, templates: list[str] | None = None, view_manifests: list[str] | None = None
+    ) -> PageRecord:
+        return PageRecord.predicted(self.state, templates or [], view_manifests or [])
 
-    def _check_budget(self, what: str, links: LinkSet) -> None:
+    def _check_budget(self, what: str, page: PageRecord) -> None:
         settings = self.state.settings
-        candidates = mark_nopush(links.by_priority(), settings, pushed_before=None)
+        links = collect_links(self.app, self.state, page)
+        candidates = prepare(links.by_priority(), self.state, pushed_before=None, nonce=False)
         size = header_size(candidates)
         if size > self.report.largest[0]:
             self.report.largest = (size, len(candidates), what)
@@ -219,19 +211,6 @@ class _Checker:
             f"PUSH_MAX_HEADER_BYTES={settings.max_header_bytes}: the {len(dropped)} of lowest "
             f"weight would be left out ({shown})"
         )
-
-
-def header_size(links: list[Link]) -> int:
-    """The length of the ``Link`` field value these links serialize to."""
-    return sum(len(link.header_value) for link in links) + 2 * max(len(links) - 1, 0)
-
-
-def _constant_pushes(tree: nodes.Template) -> Iterator[tuple[int, StaticPush]]:
-    """The template's constant pushes with their lines (TemplateFacts keeps no lines)."""
-    for call in tree.find_all(nodes.Call):
-        push = as_static_push(call)
-        if push is not None:
-            yield call.lineno, push
 
 
 def _read_text(path: str) -> str:

@@ -25,9 +25,9 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..manifest import Manifest
+from ..pushes import AssetPush
 from .crawl import Asset, PageResult
-from .manifest import Manifest, ManifestEntry
-from .urls import asset_url
 
 #: The assets found, by template name, then by URL.
 Groups = dict[str, dict[str, Asset]]
@@ -69,22 +69,20 @@ def update_manifest(
     groups: Groups,
     existing: Manifest | None,
     templates: Collection[str],
-    static_endpoint: str,
+    url_of: Callable[[str], str],
 ) -> ManifestUpdate:
     """Merge the ``groups`` found with the ``existing`` manifest (see the module docstring).
 
-    Needs an app context: asset names of the existing file are turned into URLs to compare.
+    ``url_of`` resolves the existing file's asset names to the URLs they are compared by.
     """
     update = ManifestUpdate()
     old_flat = existing.entries if existing is not None else ()
     old_groups = existing.groups if existing is not None else {}
     for entry in old_flat:
         update.flat[entry.asset] = entry_spec(entry)
-    everywhere = {asset_url(entry.asset, static_endpoint) for entry in old_flat}
+    everywhere = {url_of(entry.asset) for entry in old_flat}
     for name, assets in groups.items():
-        previous = {
-            asset_url(entry.asset, static_endpoint): entry for entry in old_groups.get(name, ())
-        }
+        previous = {url_of(entry.asset): entry for entry in old_groups.get(name, ())}
         group = _rebuilt_group(assets, previous, everywhere)
         if group:
             update.groups[name] = group
@@ -100,7 +98,7 @@ def update_manifest(
 
 
 def _rebuilt_group(
-    assets: dict[str, Asset], previous: dict[str, ManifestEntry], everywhere: set[str]
+    assets: dict[str, Asset], previous: dict[str, AssetPush], everywhere: set[str]
 ) -> dict[str, Spec]:
     group: dict[str, Spec] = {}
     for url, asset in assets.items():
@@ -117,7 +115,7 @@ def _rebuilt_group(
     return group
 
 
-def entry_spec(entry: ManifestEntry) -> Spec:
+def entry_spec(entry: AssetPush) -> Spec:
     """A manifest entry as the JSON object it was read from."""
     spec: Spec = {} if entry.destination is None else {"type": entry.destination}
     spec.update(entry.attributes)

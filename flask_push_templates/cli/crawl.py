@@ -16,6 +16,11 @@ from flask.signals import got_request_exception
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
+from ..attributes import build_link
+from ..destinations import DESTINATIONS, infer_destination
+from ..errors import PushError
+from ..recording import recorded_page
+from ..state import get_state
 from .asset_scan import (
     MODULE,
     STYLESHEET,
@@ -25,11 +30,6 @@ from .asset_scan import (
     scan_css,
     scan_html,
 )
-from .destinations import DESTINATIONS, infer_destination
-from .errors import PushError
-from .links import build_link
-from .recording import recorded_pushes
-from .state import get_state
 
 #: Every generated entry's weight: all assets of a page matter equally until someone says
 #: otherwise (the core then keeps the order of the manifest, which is sorted by URL).
@@ -190,7 +190,7 @@ class SiteCrawler:
                 result.status = response.status
                 # The client kept the request context: read what the request recorded.
                 result.endpoint = request.endpoint
-                pushes = recorded_pushes()
+                pushes = recorded_page()
                 result.templates = tuple(pushes.templates) if pushes is not None else ()
                 if errors:
                     result.error = f"{response.status}: {_describe(errors[0])}"

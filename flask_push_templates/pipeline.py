@@ -1,0 +1,144 @@
+"""Which links a page gets, and where each came from: the one place this is computed.
+
+A page's links come from these sources, in this order of mention (:func:`link_sources`):
+
+1. what the page recorded (views and templates: tags, ``push_url()``, ``push_url_for()``);
+2. the ``@http2push`` manifests of its view;
+3. when its body is not rendered yet (a streamed page, a 103 Early Hint), the constant
+   pushes that certainly run in its templates, read from their source;
+4. the ``PUSH_MANIFEST`` groups of the templates it rendered, and of the templates those
+   extend or include;
+5. the ``PUSH_MANIFEST`` entries for every page.
+
+They are merged by URL (:class:`~.linkset.LinkSet`), ordered by weight, and then prepared
+for a header (:func:`prepare`: CSP nonce, ``nopush``) and cut to the budget
+(:func:`fit_links`). The final ``Link`` header, the 103, ``push_link_tags()``,
+``flask push show`` and ``flask push check`` all consume these functions, so that what
+the tools print is what is served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from flask import Flask
+
+from . import push_once
+from .csp import with_nonce
+from .links import Link
+from .linkset import LinkSet
+from .recording import PageRecord
+from .state import PushState
+
+#: The kinds of :class:`LinkSource`, in merge order.
+RECORDED = "recorded"
+VIEW_MANIFEST = "view manifest"
+CONSTANT_PUSHES = "constant pushes"
+MANIFEST_GROUP = "manifest group"
+MANIFEST = "manifest"
+
+
+@dataclass(frozen=True)
+class LinkSource:
+    """One source of a page's links, and the links it names."""
+
+    kind: str
+    links: Sequence[Link] | LinkSet
+    #: The manifest file, for manifest sources.
+    path: str | None = None
+    #: The templates whose pushes or group this is.
+    templates: tuple[str, ...] = ()
+    #: For the recorded links while a page is explained: where each URL was pushed.
+    origins: Mapping[str, list[str]] | None = None
+
+
+def link_sources(
+    app: Flask, state: PushState, page: PageRecord, body_rendered: bool
+) -> Iterator[LinkSource]:
+    """The sources of ``page``'s links, in merge order (see the module's docstring).
+
+    :param body_rendered: the page's templates have run (their pushes are recorded).
+        ``False`` for a streamed page, whose body is rendered after its headers leave, and
+        for a 103, sent before the view runs.
+    """
+    env = app.jinja_env
+    origins = None if page.provenance is None else page.provenance.by_url
+    yield LinkSource(RECORDED, page.links, origins=origins)
+    urls = page.urls
+    for path in page.view_manifests:
+        manifest = state.manifests.get(path, env.auto_reload)
+        if manifest is not None:
+            yield LinkSource(VIEW_MANIFEST, urls.links(manifest.entries), path)
+    if not body_rendered:
+        pushes = state.templates.certain_pushes(env, page.templates)
+        yield LinkSource(
+            CONSTANT_PUSHES, [urls.link(push) for push in pushes], templates=tuple(page.templates)
+        )
+    if state.manifest_path is None:
+        return
+    app_manifest = state.manifests.get(state.manifest_path, env.auto_reload)
+    if app_manifest is None:
+        return
+    if app_manifest.groups:
+        for name in state.templates.closure(env, page.templates):
+            group = app_manifest.groups.get(name)
+            if group is not None:
+                yield LinkSource(
+                    MANIFEST_GROUP, urls.links(group), state.manifest_path, templates=(name,)
+                )
+    yield LinkSource(MANIFEST, urls.links(app_manifest.entries), state.manifest_path)
+
+
+def collect_links(
+    app: Flask, state: PushState, page: PageRecord, body_rendered: bool = True
+) -> LinkSet:
+    """Every link of ``page``, merged, in order of mention."""
+    if body_rendered and not page.view_manifests and state.manifest_path is None:
+        return page.links  # the common case: nothing to merge, the record is the answer
+    return merge(link_sources(app, state, page, body_rendered))
+
+
+def merge(sources: Iterator[LinkSource]) -> LinkSet:
+    """The links of ``sources`` merged by URL; the first source is the page's record."""
+    recorded = next(sources)
+    # A copy, not a re-add: an inferred push must still yield to a manifest entry's
+    # explicit attributes (manifest entries are written deliberately: they count as explicit).
+    links = recorded.links.copy() if isinstance(recorded.links, LinkSet) else LinkSet()
+    for source in sources:
+        links.update(source.links)
+    return links
+
+
+def prepare(
+    links: list[Link],
+    state: PushState,
+    pushed_before: push_once.PushedDigest | None,
+    nonce: bool = True,
+) -> list[Link]:
+    """``links`` as a header names them: with the request's CSP nonce (if ``nonce``) and
+    marked ``nopush`` where a pushing proxy must not push them: those pushed to this
+    client before (``PUSH_ONCE``), or all of them (``PUSH_NOPUSH``). Before the budget is
+    applied: a nonce and a nopush both take room in the header."""
+    if nonce:
+        links = with_nonce(links, state)
+    if pushed_before is not None:
+        links = pushed_before.mark(links)
+    if state.settings.nopush:
+        links = [link.with_nopush() for link in links]
+    return links
+
+
+def fit_links(links: list[Link], max_links: int, max_bytes: int) -> list[Link]:
+    """The longest prefix of ``links`` within ``max_links`` and ``max_bytes`` of header."""
+    size = -2  # no ", " before the first link
+    for count, link in enumerate(links[:max_links]):
+        size += len(link.header_value) + 2
+        if size > max_bytes:
+            return links[:count]
+    return links[:max_links]
+
+
+def header_size(links: Sequence[Link]) -> int:
+    """The length of the ``Link`` field value these links serialize to."""
+    return sum(len(link.header_value) for link in links) + 2 * max(len(links) - 1, 0)

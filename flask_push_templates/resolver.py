@@ -1,0 +1,153 @@
+"""Asset -> URL for this request: the one place where a pushed asset becomes the URL a page
+uses, for tags, ``push_url()``, manifests, 103 Early Hints and the ``flask push`` tools.
+
+An asset is a static file name (``css/app.css``: built with ``url_for`` on
+``PUSH_STATIC_ENDPOINT``), or a path or full URL, taken as given.
+
+URLs are remembered per app, because ``url_for`` is the hot path of a page with many
+pushes, but only where everything the URL depends on is in the key: the asset, the
+request's script root and the static endpoint as the request expands it (``.static`` is
+the current blueprint's). An app that changes URLs in ways no key can hold (URL defaults
+such as a cache-busting ``?v=``, host or subdomain matching, its own ``url_for``) gets
+nothing remembered; neither does anything resolved outside a request (a CLI command, a
+background job), whose URLs are built for no request and must never reach one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Flask, current_app, has_request_context, request, url_for
+
+from .attributes import build_link
+from .links import Link
+from .pushes import AssetPush
+from .uri import is_url
+
+
+def build_url(endpoint: str, **values: Any) -> str:
+    """``url_for``, which also works in an app context without a request.
+
+    Rendering with no request (a CLI command, a background job) must still produce URLs;
+    ``url_for`` refuses unless ``SERVER_NAME`` is set, so fall back to a relative URL built
+    against ``APPLICATION_ROOT``.
+    """
+    if has_request_context():
+        return url_for(endpoint, **values)
+    app = current_app
+    if app.config.get("SERVER_NAME"):
+        return url_for(endpoint, **values)
+    adapter = app.url_map.bind(
+        "localhost",
+        script_name=app.config.get("APPLICATION_ROOT") or "/",
+        url_scheme=app.config.get("PREFERRED_URL_SCHEME") or "http",
+    )
+    return adapter.build(endpoint, values)
+
+
+def expand_endpoint(endpoint: str, blueprint: str | None) -> str:
+    """A relative endpoint (``.static``) as ``url_for`` expands it for ``blueprint``."""
+    if endpoint[:1] != ".":
+        return endpoint
+    return f"{blueprint}{endpoint}" if blueprint is not None else endpoint[1:]
+
+
+class AssetResolver:
+    """One app's resolver, with its memory of URLs; :meth:`for_request` gives the resolver
+    of the current request."""
+
+    #: How many URLs, and how many resolved manifests, are remembered; each memory starts
+    #: over when full.
+    MAX_URLS = 4096
+    MAX_LINK_GROUPS = 256
+
+    def __init__(self, static_endpoint: str) -> None:
+        self.static_endpoint = static_endpoint
+        self._urls: dict[tuple[str, str, str], str] = {}
+        # Keyed by the pushes' identity: a manifest's entries live as long as the manifest,
+        # and the entries are kept in the value so that a reused id is told apart.
+        self._links: dict[tuple[int, str, str], tuple[tuple[AssetPush, ...], tuple[Link, ...]]]
+        self._links = {}
+        self._stable: bool | None = None
+
+    def for_request(self) -> RequestUrls:
+        """The resolver of the current request, or of no request outside one."""
+        if not has_request_context():
+            return RequestUrls(self, None)
+        endpoint = expand_endpoint(self.static_endpoint, request.blueprint)
+        if not self.stable:
+            return RequestUrls(self, None, endpoint)
+        return RequestUrls(self, (request.script_root, endpoint), endpoint)
+
+    @property
+    def stable(self) -> bool:
+        """Whether URLs may be remembered: within a request, the app builds a URL from the
+        key alone."""
+        if self._stable is None:
+            self._stable = _urls_depend_only_on_the_key(current_app._get_current_object())  # type: ignore[attr-defined]
+        return self._stable
+
+
+class RequestUrls:
+    """Resolves assets for one request (``key`` ``None``: nothing is remembered)."""
+
+    __slots__ = ("_endpoint", "_key", "_resolver")
+
+    def __init__(
+        self, resolver: AssetResolver, key: tuple[str, str] | None, endpoint: str | None = None
+    ) -> None:
+        self._resolver = resolver
+        self._key = key
+        self._endpoint = endpoint if endpoint is not None else resolver.static_endpoint
+
+    def url(self, asset: str) -> str:
+        """The URL of ``asset``: itself if it is a path or URL, else its static file URL."""
+        if is_url(asset):
+            return asset
+        key = self._key
+        if key is None:
+            return build_url(self._endpoint, filename=asset)
+        urls = self._resolver._urls
+        cache_key = (asset, *key)
+        url = urls.get(cache_key)
+        if url is None:
+            url = build_url(self._endpoint, filename=asset)
+            if len(urls) >= AssetResolver.MAX_URLS:
+                urls.clear()
+            urls[cache_key] = url
+        return url
+
+    def link(self, push: AssetPush) -> Link:
+        """The validated link of one push."""
+        return build_link(self.url(push.asset), push.destination, push.attributes)
+
+    def links(self, pushes: tuple[AssetPush, ...]) -> tuple[Link, ...]:
+        """The links of ``pushes`` (a manifest's entries), remembered like URLs."""
+        key = self._key
+        if key is None:
+            return self._build(pushes)
+        groups = self._resolver._links
+        cache_key = (id(pushes), *key)
+        cached = groups.get(cache_key)
+        if cached is not None and cached[0] is pushes:
+            return cached[1]
+        links = self._build(pushes)
+        if len(groups) >= AssetResolver.MAX_LINK_GROUPS:
+            groups.clear()
+        groups[cache_key] = (pushes, links)
+        return links
+
+    def _build(self, pushes: Iterable[AssetPush]) -> tuple[Link, ...]:
+        return tuple(self.link(push) for push in pushes)
+
+
+def _urls_depend_only_on_the_key(app: Flask) -> bool:
+    # Setup is over once requests are served (Flask refuses later changes), so this is
+    # asked once, at the first push.
+    return (
+        not any(app.url_default_functions.values())
+        and not app.url_map.host_matching
+        and not app.subdomain_matching
+        and type(app).url_for is Flask.url_for
+    )
