@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from flask import (
+    Blueprint,
     Flask,
     Response,
     jsonify,
@@ -15,7 +17,15 @@ from flask import (
     stream_template,
 )
 
-from flask_push_templates import ConfigError, PushTemplates, push_url, push_url_for
+from flask_push_templates import (
+    ConfigError,
+    ManifestError,
+    PushTemplates,
+    http2push,
+    push_url,
+    push_url_for,
+)
+from flask_push_templates.state import get_state
 from tests.conftest import AppFactory, links_of, targets_of
 from tests.e2e.parts import require
 
@@ -323,3 +333,86 @@ def test_a_manifests_attributes_win_over_an_inferred_push_of_the_same_asset(
     app.add_url_rule("/", "p", lambda: render_template("p.html"))
     [font] = links_of(app.test_client().get("/"))
     assert font.get("crossorigin") == "use-credentials"
+
+
+# --- init_app: registration order, and only once --------------------------------------------
+
+#: flask-http2-push's own README manifest, with its trailing comma.
+BROKEN_MANIFEST = '{"/static/css/main.css": {"type": "style", "weight": 1},}'
+
+
+def _broken_manifest_error(tmp_path: Path) -> str:
+    """The error init_app gives when the decorated view already exists."""
+    (tmp_path / "push_manifest.json").write_text(BROKEN_MANIFEST)
+    app = Flask("before", root_path=str(tmp_path))
+    app.add_url_rule("/", "index", http2push()(lambda: "hi"))
+    with pytest.raises(ManifestError) as error:
+        PushTemplates(app)
+    return str(error.value)
+
+
+def test_a_view_registered_after_init_app_has_its_manifest_validated_the_same(
+    tmp_path: Path,
+) -> None:
+    expected = _broken_manifest_error(tmp_path)
+    assert "push_manifest.json, line 1, column" in expected
+    app = Flask("after", root_path=str(tmp_path))
+    PushTemplates(app)
+    with pytest.raises(ManifestError) as error:
+        app.add_url_rule("/", "index", http2push()(lambda: "hi"))
+    assert str(error.value) == expected
+    assert "index" not in app.view_functions
+
+
+def test_a_blueprint_registered_after_init_app_has_its_manifests_validated(
+    tmp_path: Path,
+) -> None:
+    expected = _broken_manifest_error(tmp_path)
+    app = Flask("factory", root_path=str(tmp_path))
+    PushTemplates(app)  # the usual factory order: extensions, then blueprints
+    shop = Blueprint("shop", __name__)
+    shop.add_url_rule("/", "index", http2push()(lambda: "hi"))
+    with pytest.raises(ManifestError) as error:
+        app.register_blueprint(shop)
+    assert str(error.value) == expected
+
+
+def test_views_registered_after_init_app_with_good_manifests_serve_their_links(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(files={"push_manifest.json": '{"/x.css": {"type": "style"}}'})
+    shop = Blueprint("shop", __name__)
+    shop.add_url_rule("/", "index", http2push()(lambda: "<p>hi</p>"))
+    app.register_blueprint(shop, url_prefix="/shop")
+    assert targets_of(app.test_client().get("/shop/")) == ["/x.css"]
+
+
+def test_a_second_init_app_on_the_same_app_is_refused(make_app: AppFactory) -> None:
+    app = make_app(templates={"p.html": "{% push 'a.css' %}"}, PUSH_EARLY_HINTS=True)
+    extension = PushTemplates()
+    with pytest.raises(RuntimeError, match="already registered on this Flask app"):
+        extension.init_app(app)
+    with pytest.raises(RuntimeError, match="already registered"):
+        PushTemplates(app)
+    hints: list[object] = []
+    app.add_url_rule("/", "page", lambda: render_template("p.html"))
+    client = app.test_client()
+    client.get(
+        "/", environ_overrides={"SERVER_PROTOCOL": "HTTP/2", "wsgi.early_hints": hints.append}
+    )
+    response = client.get(
+        "/", environ_overrides={"SERVER_PROTOCOL": "HTTP/2", "wsgi.early_hints": hints.append}
+    )
+    assert response.headers.getlist("Link") == ["</static/a.css>; rel=preload; as=style"]
+    assert hints == [[("Link", "</static/a.css>; rel=preload; as=style")]]
+
+
+def test_init_app_after_the_decorator_alone_installs_the_hooks(tmp_path: Path) -> None:
+    (tmp_path / "push_manifest.json").write_text('{"/x.css": {"type": "style"}}')
+    app = Flask("legacy", root_path=str(tmp_path))
+    app.add_url_rule("/", "index", http2push()(lambda: "<p>hi</p>"))
+    assert not get_state(app).hooks_installed  # the state the decorator alone works with
+    PushTemplates(app)
+    app.add_url_rule("/t", "t", lambda: render_template_string("{% push 'a.css' %}"))
+    assert targets_of(app.test_client().get("/")) == ["/x.css"]
+    assert targets_of(app.test_client().get("/t")) == ["/static/a.css"]
