@@ -40,9 +40,7 @@ def test_application_root_outside_a_request_does_not_reach_a_request_at_another_
     app.add_url_rule("/", "page", lambda: render_template_string(PAGE))
     assert _render_outside_a_request(app) == "/app/static/app.css"
     client = app.test_client()
-    assert targets_of(client.get("/", environ_overrides={"SCRIPT_NAME": ""})) == [
-        "/static/app.css"
-    ]
+    assert targets_of(client.get("/", environ_overrides={"SCRIPT_NAME": ""})) == ["/static/app.css"]
     assert targets_of(client.get("/", environ_overrides={"SCRIPT_NAME": "/shop"})) == [
         "/shop/static/app.css"
     ]

@@ -423,7 +423,11 @@ def check_command() -> None:
 
 def _check_summary(report: CheckReport) -> str:
     size, links, what = report.largest
-    largest = f"; the largest known Link header is {size} bytes, {_count(links, 'link')} ({what})"
+    largest = (
+        f"; the largest known Link header is {size} bytes, {_count(links, 'link')} ({what}), "
+        "counting constant pushes and manifests only: the pushes of views and push_url() are "
+        "known only by requesting pages ('flask push show URL' gives a page's served header)"
+    )
     return (
         f"OK: {_count(report.manifests, 'manifest')} ({_count(report.entries, 'entry')}) "
         f"and {_count(report.templates, 'template')} ({_count(report.pushes, 'constant push')})"

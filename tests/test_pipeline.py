@@ -1,0 +1,169 @@
+"""The link pipeline: one order of sources, and every consumer agreeing with what is served."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask, render_template, stream_template
+from flask.testing import FlaskCliRunner
+
+from example_app import create_app
+from flask_push_templates import http2push, push_url
+from flask_push_templates.early_hints import hint_links
+from flask_push_templates.pipeline import (
+    CONSTANT_PUSHES,
+    MANIFEST,
+    MANIFEST_GROUP,
+    RECORDED,
+    VIEW_MANIFEST,
+    collect_links,
+    header_size,
+    link_sources,
+)
+from flask_push_templates.recording import PageRecord, recorded_page
+from flask_push_templates.state import get_state
+from tests.conftest import AppFactory
+
+TEMPLATES = {
+    "base.html": "{% push 'base.css' %}{% block body %}{% endblock %}",
+    "page.html": "{% extends 'base.html' %}{% block body %}{% push 'page.js' %}{% endblock %}",
+}
+MANIFEST_JSON = '{"page.html": {"group.css": {"type": "style"}}, "every.css": {"type": "style"}}'
+
+
+def _site(make_app: AppFactory) -> Flask:
+    app = make_app(
+        templates=TEMPLATES,
+        files={"push_manifest.json": MANIFEST_JSON, "view.json": '{"/view.css": {}}'},
+        PUSH_MANIFEST="push_manifest.json",
+    )
+
+    @app.get("/")
+    @http2push("view.json")
+    def page() -> str:
+        push_url("dynamic.png")
+        return render_template("page.html")
+
+    return app
+
+
+def test_sources_come_in_merge_order_and_name_their_links(make_app: AppFactory) -> None:
+    app = _site(make_app)
+    client = app.test_client()
+    with client:
+        response = client.get("/")
+        page = recorded_page()
+        assert page is not None
+        state = get_state(app)
+        sources = [
+            (source.kind, [link.url for link in source.links], source.templates)
+            for source in link_sources(app, state, page, body_rendered=False)
+        ]
+    assert sources == [
+        (RECORDED, ["/static/dynamic.png", "/static/base.css", "/static/page.js"], ()),
+        (VIEW_MANIFEST, ["/view.css"], ()),
+        (CONSTANT_PUSHES, ["/static/base.css", "/static/page.js"], ("page.html",)),
+        (MANIFEST_GROUP, ["/static/group.css"], ("page.html",)),
+        (MANIFEST, ["/static/every.css"], ()),
+    ]
+    # The served header is these sources merged, in this order.
+    assert response.headers["Link"].split(", ")[0].startswith("</static/dynamic.png>")
+    assert [value.split(">")[0][1:] for value in response.headers["Link"].split(", ")] == [
+        "/static/dynamic.png",
+        "/static/base.css",
+        "/static/page.js",
+        "/view.css",
+        "/static/group.css",
+        "/static/every.css",
+    ]
+
+
+def test_a_page_with_nothing_to_merge_is_its_record(make_app: AppFactory) -> None:
+    app = make_app(templates=TEMPLATES)
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    with app.test_client() as client:
+        client.get("/")
+        page = recorded_page()
+        assert page is not None
+        assert collect_links(app, get_state(app), page) is page.links
+
+
+def test_a_streamed_page_and_its_103_name_the_same_constant_pushes(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(templates=TEMPLATES, PUSH_EARLY_HINTS=True)
+    app.add_url_rule("/", "page", lambda: stream_template("page.html"))
+    client = app.test_client()
+    streamed = client.get("/").headers["Link"]
+    with app.test_request_context("/"):
+        state = get_state(app)
+        assert state.early_hints is not None
+        state.early_hints.learn("page", ["page.html"])
+        hinted = ", ".join(link.header_value for link in hint_links(app, state, "page"))
+    assert (
+        hinted
+        == streamed
+        == ("</static/base.css>; rel=preload; as=style, </static/page.js>; rel=preload; as=script")
+    )
+
+
+#: Every page of example_app (the test below keeps this complete), and a 404.
+EXAMPLE_PAGES = ["/", "/gallery", "/legacy", "/report", "/api/stats", "/nowhere"]
+
+
+@pytest.mark.parametrize("path", EXAMPLE_PAGES)
+def test_show_prints_exactly_the_served_header_of_every_example_app_page(path: str) -> None:
+    served_app = create_app()
+    served = served_app.test_client().get(path)
+    shown_app = create_app()
+    result = FlaskCliRunner(shown_app).invoke(args=["push", "show", path])
+    lines = result.stdout.splitlines()
+    fields = [line.removeprefix("Link: ") for line in lines if line.startswith("Link: ")]
+    assert fields == served.headers.getlist("Link")
+    shown_values = [line.strip() for line in lines if line.startswith("  <")]
+    served_values = [value for field in fields for value in field.split(", ")]
+    assert shown_values == served_values
+    # Every link is explained.
+    assert all(
+        lines[lines.index(line) + 1].startswith("      from ")
+        for line in lines
+        if line.startswith("  <")
+    )
+
+
+def test_example_app_pages_are_what_the_show_test_covers() -> None:
+    app = create_app()
+    rules = {rule.rule for rule in app.url_map.iter_rules() if not rule.arguments}
+    assert rules - set(EXAMPLE_PAGES) == set()
+
+
+def test_check_counts_the_served_header_of_a_page_with_only_constant_pushes(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(
+        templates=TEMPLATES,
+        files={"push_manifest.json": MANIFEST_JSON, "static/base.css": "", "static/page.js": ""},
+        PUSH_MANIFEST="push_manifest.json",
+    )
+    for name in ("group.css", "every.css"):
+        (Path(app.root_path) / "static" / name).write_text("")
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    served = app.test_client().get("/").headers["Link"]
+    result = FlaskCliRunner(app).invoke(args=["push", "check"])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"the largest known Link header is {len(served)} bytes, 4 links (template 'page.html'), "
+        "counting constant pushes and manifests only" in result.stdout
+    )
+
+
+def test_header_size_is_the_serialized_length(make_app: AppFactory) -> None:
+    app = make_app(templates=TEMPLATES)
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    with app.test_client() as client:
+        served = client.get("/").headers["Link"]
+        page = recorded_page()
+        assert isinstance(page, PageRecord)
+        assert header_size(list(page.links)) == len(served)
+        assert header_size([]) == 0
