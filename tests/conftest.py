@@ -1,4 +1,5 @@
-"""Fixtures shared by the unit tests: an app factory, its client, and header reading."""
+"""Fixtures shared by the unit tests: an app factory, its client, header reading, links
+built as every push builds them, and the fuzzing app (:mod:`tests.fuzzing`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import pytest
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from flask_push_templates import PushTemplates
-from tests.linkheader import ParsedLink, parse_link_fields
+from flask_push_templates import Link, PushTemplates
+from flask_push_templates.attributes import build_link
+from tests.fuzzing import FuzzApp
+from tests.linkheader import ParsedLink, parse_link_fields, parse_link_header
 
 AppFactory = Callable[..., Flask]
 
@@ -44,6 +47,12 @@ def make_app(tmp_path: Path) -> Iterator[AppFactory]:
     yield factory
 
 
+@pytest.fixture(scope="module")
+def fuzz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzApp]:
+    # One app per module, in a folder of pytest's: a run leaves nothing in the temp directory.
+    yield FuzzApp(tmp_path_factory.mktemp("push-fuzz"))
+
+
 def write(path: Path, content: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(content, bytes):
@@ -59,3 +68,12 @@ def links_of(response: TestResponse) -> list[ParsedLink]:
 
 def targets_of(response: TestResponse) -> list[str]:
     return [link.target for link in links_of(response)]
+
+
+def link(url: str, destination: str | None = None, **attributes: Any) -> Link:
+    return build_link(url, destination, attributes.items())
+
+
+def parsed(link: Link) -> dict[str, str | None]:
+    [result] = parse_link_header(link.header_value)
+    return dict(result.params)

@@ -1,12 +1,29 @@
-"""The push tag: both spellings, arguments, compile-time validation with line numbers."""
+"""The push tag: both spellings, arguments, compile-time validation with line numbers, and
+run-time and constant pushes fuzzed through whole responses (:mod:`tests.fuzzing`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from jinja2 import Environment, TemplateSyntaxError
 
 from flask_push_templates import PushError, PushExtension
 from tests.conftest import AppFactory, links_of, targets_of
+from tests.fuzzing import (
+    DESTINATIONS,
+    FUZZ,
+    SCALARS,
+    TEXT,
+    FuzzApp,
+    asset_strategy,
+    check_link,
+    may_refuse,
+    refused_clearly,
+    sound_links,
+)
 
 
 def render(make_app: AppFactory, source: str, **context: object) -> list[str]:
@@ -131,3 +148,55 @@ def test_custom_delimiters(make_app: AppFactory) -> None:
         pushes = recorded_page()
         assert pushes is not None
         assert [link.url for link in pushes.links] == ["/static/a.css", "/static/b.js"]
+
+
+# --- fuzzed through whole responses ------------------------------------------------------
+
+
+@FUZZ
+@given(asset=asset_strategy(), destination=DESTINATIONS, title=SCALARS)
+def test_push_tag_with_run_time_values(
+    fuzz: FuzzApp, asset: str, destination: Any, title: Any
+) -> None:
+    attributes = {"title": title}
+    try:
+        response = fuzz.get("/tag", [(asset, destination, attributes)])
+    except PushError as error:
+        assert may_refuse(asset, destination, attributes), error
+        refused_clearly(error, asset, fuzz.url_of(asset))
+        return
+    [parsed] = sound_links(response)
+    check_link(parsed, fuzz.url_of(asset), destination, attributes)
+
+
+def jinja_literal(text: str) -> str:
+    """``text`` as a Jinja string literal: every character escaped, so none is special."""
+    return "'" + "".join(f"\\U{ord(char):08x}" for char in text) + "'"
+
+
+@FUZZ
+@given(
+    asset=asset_strategy(),
+    destination=DESTINATIONS,
+    # Non-negative: Jinja reads -1 as an expression, which is no longer a constant push.
+    title=st.one_of(TEXT, st.booleans(), st.integers(min_value=0)),
+    streamed=st.booleans(),
+)
+def test_constant_push_tag_is_checked_at_compile_time_or_reads_back(
+    fuzz: FuzzApp, asset: str, destination: Any, title: Any, streamed: bool
+) -> None:
+    arguments = jinja_literal(asset)
+    if destination is not None:
+        arguments += ", " + jinja_literal(destination)
+    value = jinja_literal(title) if isinstance(title, str) else repr(title).lower()
+    template = f"{{% push {arguments}, title={value} %}}<p>"
+    attributes = {"title": title}
+    try:
+        response = fuzz.get("/stream" if streamed else "/constant", source=template)
+        response.get_data()  # a streamed body renders only now
+    except TemplateSyntaxError as error:
+        assert may_refuse(asset, destination, attributes), error
+        assert "push of" in str(error), error
+        return
+    [parsed] = sound_links(response)
+    check_link(parsed, fuzz.url_of(asset), destination, attributes)

@@ -1,15 +1,28 @@
-"""Manifests: both formats, every error case, caching and reloading."""
+"""Manifests: both formats, every error case, caching and reloading; any JSON or bytes,
+files torn or rewritten while they are read, deleted or saved while the app runs."""
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
+import itertools
 import json
 import logging
 import os
+import tempfile
+import threading
+import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
 import pytest
+from flask import Flask, render_template
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flask_push_templates import ManifestError, PushTemplates
+from flask_push_templates import manifest as manifest_module
 from flask_push_templates.manifest import (
     ManifestStore,
     load_manifest,
@@ -17,6 +30,16 @@ from flask_push_templates.manifest import (
 )
 from flask_push_templates.pushes import AssetPush
 from tests.conftest import AppFactory, targets_of, write
+from tests.fuzzing import (
+    DESTINATIONS,
+    NAMES,
+    SPECIAL,
+    TEXT,
+    asset_strategy,
+    check_link,
+    may_refuse,
+    sound_links,
+)
 
 
 def test_flat_format() -> None:
@@ -225,3 +248,335 @@ def test_init_app_validates_manifests_of_decorated_views(make_app: AppFactory) -
 
     with pytest.raises(ManifestError, match=r"v\.json, line 1, column 2"):
         PushTemplates(app)
+
+
+# --- fuzzed, torn and rewritten while the app runs ---------------------------------------
+
+#: Manifest properties build an app per example (start-up is what they test).
+FUZZ_MANIFESTS = settings(max_examples=80, deadline=None)
+
+
+JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), TEXT)
+ANY_JSON = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(TEXT, inner, max_size=4)),
+    max_leaves=12,
+)
+#: Manifest-shaped documents: asset keys and entry objects, both formats, broken entries.
+SPEC = st.dictionaries(st.one_of(st.just("type"), SPECIAL, NAMES), JSON_SCALARS, max_size=3)
+MANIFEST_SHAPED = st.dictionaries(
+    st.one_of(asset_strategy(), TEXT),
+    st.one_of(SPEC, st.dictionaries(asset_strategy(), SPEC, max_size=3), ANY_JSON),
+    max_size=6,
+)
+
+
+def manifest_app(root: Path, document: str | bytes, **config: Any) -> Flask:
+    """An app whose PUSH_MANIFEST holds ``document``, with a page that renders page.html."""
+    (root / "templates").mkdir(exist_ok=True)
+    (root / "templates" / "page.html").write_text("<p>page</p>")
+    path = root / "m.json"
+    if isinstance(document, bytes):
+        path.write_bytes(document)
+    else:
+        path.write_text(document, encoding="utf-8")
+    app = Flask("push_manifest_fuzz", root_path=str(root))
+    app.config.update(
+        TESTING=True,
+        PUSH_MANIFEST="m.json",
+        PUSH_MAX_HEADER_BYTES=1_000_000,
+        PUSH_MAX_LINKS=1000,
+        **config,
+    )
+    PushTemplates(app)
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    return app
+
+
+@FUZZ_MANIFESTS
+@given(document=st.one_of(MANIFEST_SHAPED, ANY_JSON))
+def test_any_json_manifest_fails_at_startup_or_serves_sound_headers(document: Any) -> None:
+    with tempfile.TemporaryDirectory() as root:
+        try:
+            app = manifest_app(Path(root), json.dumps(document))
+        except ManifestError as error:
+            assert str(error).startswith("push manifest "), error
+            return
+        response = app.test_client().get("/")
+        assert response.status_code == 200
+        sound_links(response)
+
+
+@FUZZ_MANIFESTS
+@given(
+    raw=st.one_of(
+        st.binary(max_size=60),
+        # Valid manifests cut short, or with bytes that are not UTF-8 spliced in.
+        st.builds(
+            lambda text, cut: text.encode()[:cut],
+            MANIFEST_SHAPED.map(json.dumps),
+            st.integers(min_value=0, max_value=80),
+        ),
+        st.builds(
+            lambda text, junk: text.encode().replace(b'"', junk, 1),
+            MANIFEST_SHAPED.map(json.dumps),
+            st.sampled_from([b"\xff", b"\xc3", b"\xed\xa0\x80", b"\x00"]),
+        ),
+    )
+)
+def test_any_bytes_fail_at_startup_with_a_manifest_error_or_serve_sound_headers(
+    raw: bytes,
+) -> None:
+    with tempfile.TemporaryDirectory() as root:
+        try:
+            app = manifest_app(Path(root), raw)
+        except ManifestError as error:
+            assert str(error).startswith("push manifest "), error
+            return
+        sound_links(app.test_client().get("/"))
+
+
+@FUZZ_MANIFESTS
+@given(
+    entries=st.lists(
+        st.tuples(
+            TEXT,
+            DESTINATIONS,
+            st.one_of(st.integers(-5, 5), st.floats(allow_nan=False)),
+            st.dictionaries(NAMES, JSON_SCALARS, max_size=3),
+        ),
+        max_size=8,
+    )
+)
+def test_flat_manifest_reads_back_exactly_by_weight_or_names_the_bad_entry(
+    entries: list[tuple[str, Any, float, dict[str, Any]]],
+) -> None:
+    document: dict[str, dict[str, Any]] = {}
+    for index, (text, destination, weight, attributes) in enumerate(entries):
+        spec: dict[str, Any] = {"weight": weight, **attributes}
+        if destination is not None:
+            spec["type"] = destination
+        # Distinct paths by construction: no two entries merge. "weight" keeps every
+        # value a scalar, so no entry is taken for a template group.
+        document[f"/m{index}/{text}"] = spec
+    with tempfile.TemporaryDirectory() as root:
+        try:
+            app = manifest_app(Path(root), json.dumps(document))
+        except ManifestError as error:
+            message = str(error)
+            assert message.startswith("push manifest ") and "entry " in message, message
+            bad = [
+                key
+                for key, spec in document.items()
+                if may_refuse(key, spec.get("type"), _attributes_of(spec))
+                or (spec.get("type") is not None and not isinstance(spec["type"], str))
+            ]
+            assert any(repr(key) in message for key in bad), message
+            return
+        links = sound_links(app.test_client().get("/"))
+    expected = sorted(document.items(), key=lambda item: -item[1]["weight"])
+    assert [unquote(link.target) for link in links] == [unquote(key) for key, _ in expected]
+    for parsed, (key, spec) in zip(links, expected, strict=True):
+        check_link(parsed, key, spec.get("type"), _attributes_of(spec))
+
+
+def _attributes_of(spec: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in spec.items() if name not in ("type", "weight")}
+
+
+@FUZZ_MANIFESTS
+@given(document=st.one_of(MANIFEST_SHAPED.map(json.dumps), st.binary(max_size=40)))
+def test_any_manifest_saved_while_a_debug_app_runs_never_breaks_a_response(
+    document: str | bytes,
+) -> None:
+    good = {"/static/good.css": {"type": "style"}}
+    with tempfile.TemporaryDirectory() as root:
+        app = manifest_app(Path(root), json.dumps(good), TEMPLATES_AUTO_RELOAD=True)
+        client = app.test_client()
+        assert [link.target for link in sound_links(client.get("/"))] == ["/static/good.css"]
+        path = Path(root) / "m.json"
+        if isinstance(document, bytes):
+            path.write_bytes(document)
+        else:
+            path.write_text(document, encoding="utf-8")
+        os.utime(path, ns=(1, 1))  # a new stamp even if the size and clock tick are the same
+        response = client.get("/")  # the reload happens here, mid-request
+        assert response.status_code == 200
+        sound_links(response)
+
+
+# JSON the decoder refuses with something other than a JSONDecodeError.
+UNDECODABLE = [
+    pytest.param("[" * 100_000, "nested too deeply", id="nested-100000-deep"),
+    pytest.param(
+        '{"/a.js": {"weight": ' + "9" * 5000 + "}}",
+        "a number has more than 4300 digits",
+        id="5000-digit-number",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), UNDECODABLE)
+def test_undecodable_json_is_a_manifest_error_at_startup(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(ManifestError, match=rf"^push manifest .*m\.json.*{message}"):
+        manifest_app(tmp_path, text)
+
+
+@pytest.mark.parametrize(("text", "message"), UNDECODABLE)
+def test_undecodable_json_saved_in_debug_keeps_the_last_good_version(
+    tmp_path: Path, text: str, message: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = manifest_app(tmp_path, '{"/static/good.css": {}}', TEMPLATES_AUTO_RELOAD=True)
+    client = app.test_client()
+    (tmp_path / "m.json").write_text(text)
+    os.utime(tmp_path / "m.json", ns=(1, 1))
+    response = client.get("/")
+    assert response.status_code == 200
+    assert [link.target for link in sound_links(response)] == ["/static/good.css"]
+    assert message in caplog.text and "keeping the last valid version" in caplog.text
+
+
+def test_manifest_symlink_loop_is_an_error_at_startup_not_a_missing_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A missing PUSH_MANIFEST is only a warning (it may be generated later); a loop is not
+    # missing, and must not be mistaken for it.
+    os.symlink(tmp_path / "b.json", tmp_path / "a.json")
+    os.symlink(tmp_path / "a.json", tmp_path / "b.json")
+    app = Flask("loop", root_path=str(tmp_path))
+    app.config.update(PUSH_MANIFEST="a.json")
+    with pytest.raises(ManifestError, match=r"a\.json cannot be read: Too many levels"):
+        PushTemplates(app)
+    assert "does not exist yet" not in caplog.text
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_manifest_deleted_while_the_app_runs_keeps_serving_the_last_good_links(
+    tmp_path: Path, debug: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = manifest_app(tmp_path, '{"/static/a.css": {}}', TEMPLATES_AUTO_RELOAD=debug)
+    client = app.test_client()
+    assert [link.target for link in sound_links(client.get("/"))] == ["/static/a.css"]
+    (tmp_path / "m.json").unlink()
+    for _ in range(3):
+        response = client.get("/")
+        assert response.status_code == 200
+        assert [link.target for link in sound_links(response)] == ["/static/a.css"]
+    # Said once, not on every request while the file is gone.
+    assert caplog.text.count("does not exist") == (1 if debug else 0)
+
+
+class TornFile:
+    """A manifest opened for reading that an editor rewrites in place halfway through the
+    read: the first half of the old version, then the rest of the new one, from a real
+    descriptor (what a reader can get, as the GIL is released between two read calls)."""
+
+    def __init__(self, path: str, new_text: str) -> None:
+        self.path = path
+        self.new_text = new_text
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def read(self, size: int = -1) -> bytes:
+        head = os.read(self.fd, os.fstat(self.fd).st_size // 2)
+        with open(self.path, "w", encoding="utf-8") as file:  # truncate, rewrite
+            file.write(self.new_text)
+        rest = b""
+        while chunk := os.read(self.fd, 65536):
+            rest += chunk
+        return head + rest
+
+    def __enter__(self) -> TornFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+
+
+def test_a_manifest_rewritten_in_place_while_read_is_never_half_one_version_half_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Entries of the same length: the torn bytes make valid JSON, naming assets of both.
+    old = {f"/static/v0/{index}.js": {"type": "script"} for index in range(4)}
+    new = {f"/static/v1/{index}.js": {"type": "script"} for index in range(4)}
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(old))
+    torn = json.loads(
+        json.dumps(old)[: len(json.dumps(old)) // 2] + json.dumps(new)[len(json.dumps(old)) // 2 :]
+    )
+    assert sorted(torn) == sorted([*list(old)[:2], *list(new)[2:]])  # the trap is real
+    tears = iter([True])
+
+    def opener(name: str, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if name == str(path) and "b" in mode and next(tears, False):
+            return TornFile(name, json.dumps(new))
+        return open(name, mode, *args, **kwargs)
+
+    monkeypatch.setattr(manifest_module, "open", opener, raising=False)
+    entries = [entry.asset for entry in load_manifest(str(path)).entries]
+    assert entries == list(new)  # read again once the file held still
+
+    tears = itertools.repeat(True)  # an editor that never stops saving
+    with pytest.raises(ManifestError, match="kept changing while it was read; write it to"):
+        load_manifest(str(path))
+
+
+def test_concurrent_requests_while_a_debug_manifest_is_rewritten_see_whole_versions(
+    tmp_path: Path,
+) -> None:
+    """Each response names exactly one version of the manifest: never a mix, never a
+    half-written file's links, never an error, while another thread rewrites it in place."""
+    versions = [
+        {f"/static/v{version}/{index}.js": {"type": "script"} for index in range(count)}
+        for version, count in ((0, 3), (1, 5), (2, 1))
+    ]
+    expected = {tuple(version) for version in versions}
+    app = manifest_app(tmp_path, json.dumps(versions[0]), TEMPLATES_AUTO_RELOAD=True)
+    path = tmp_path / "m.json"
+    stop = threading.Event()
+    seen: collections.Counter[tuple[str, ...]] = collections.Counter()
+    problems: list[str] = []
+
+    def rewrite() -> None:
+        for turn in itertools.count():
+            if stop.is_set():
+                return
+            text = json.dumps(versions[turn % len(versions)])
+            # Not atomic on purpose: truncate, then write in two parts, as an editor that
+            # saves in place would; readers meet empty and half-written files.
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(text[: len(text) // 2])
+                file.flush()
+                time.sleep(0.0005)
+                file.write(text[len(text) // 2 :])
+            time.sleep(0.001)
+
+    def load(requests: int) -> None:
+        client = app.test_client()
+        for _ in range(requests):
+            response = client.get("/")
+            if response.status_code != 200:
+                problems.append(f"status {response.status_code}")
+                continue
+            targets = tuple(link.target for link in sound_links(response))
+            seen[targets] += 1
+            if targets not in expected:
+                problems.append(f"not a whole version: {targets}")
+
+    logging.getLogger("flask_push_templates.manifest").disabled = True  # half-saved files
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(load, [150] * 8))
+    finally:
+        stop.set()
+        writer.join()
+        logging.getLogger("flask_push_templates.manifest").disabled = False
+    assert problems == []
+    assert sum(seen.values()) == 1200
+    assert len(seen) >= 2, seen  # the rewrites were seen, so the test tested something

@@ -1,0 +1,166 @@
+"""``flask push check`` (cli/checks.py): missing files, routes that serve nothing, stale and
+ignored groups, invalid constant pushes, and the header budget.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Blueprint, render_template
+
+from flask_push_templates import http2push
+from tests.cli.helpers import SITE, generate, invoke, site, write_manifest
+from tests.conftest import AppFactory
+
+
+def test_check_passes_on_a_clean_site(tmp_path: Path) -> None:
+    generate(tmp_path)
+    result = invoke(site(PUSH_MANIFEST=str(tmp_path / "push_manifest.json")), "check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(
+        "OK: 2 manifests (34 entries) and 5 templates (1 constant push) checked; "
+        "the largest known Link header is"
+    )
+
+
+def test_check_names_a_manifest_entry_whose_file_is_missing(tmp_path: Path) -> None:
+    manifest = write_manifest(
+        tmp_path / "m.json",
+        {
+            "/static/css/site.css": {"type": "style"},
+            "index.html": {"js/missing.js": {"type": "script"}},
+            "/static/css/missing.css": {"type": "style"},
+        },
+    )
+    result = invoke(site(PUSH_MANIFEST=manifest), "check")
+    assert result.exit_code == 1
+    static = os.path.relpath(SITE / "static")
+    assert result.stdout.splitlines() == [
+        f"push manifest {manifest}, line 10: entry '/static/css/missing.css': "
+        f"/static/css/missing.css does not exist (looked for {static}/css/missing.css)",
+        f"push manifest {manifest}, line 6: entry 'js/missing.js' of 'index.html': "
+        f"/static/js/missing.js does not exist (looked for {static}/js/missing.js)",
+    ]
+    assert "Error: 2 problems found" in result.stderr
+
+
+def test_check_reports_routes_that_serve_nothing(make_app: AppFactory, tmp_path: Path) -> None:
+    manifest = write_manifest(tmp_path / "m.json", {"/nowhere/app.js": {"type": "script"}})
+    result = invoke(make_app(PUSH_MANIFEST=manifest), "check")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"push manifest {manifest}, line 2: entry '/nowhere/app.js': /nowhere/app.js is served "
+        "by no route of the app (404)"
+    ]
+
+
+def test_check_finds_files_of_blueprint_static_folders(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    manifest = write_manifest(
+        tmp_path / "m.json",
+        {"/shop/assets/cart.js": {"type": "script"}, "/shop/assets/gone.js": {"type": "script"}},
+    )
+    app = make_app(files={"shop_static/cart.js": ""}, PUSH_MANIFEST=manifest)
+    shop = Blueprint(
+        "shop",
+        __name__,
+        static_folder=str(tmp_path / "shop_static"),
+        static_url_path="/assets",
+        url_prefix="/shop",
+    )
+    app.register_blueprint(shop)
+    result = invoke(app, "check")
+    assert result.stdout.splitlines() == [
+        f"push manifest {manifest}, line 5: entry '/shop/assets/gone.js': /shop/assets/gone.js "
+        f"does not exist (looked for {tmp_path}/shop_static/gone.js)"
+    ]
+
+
+def test_check_reports_stale_and_ignored_groups(make_app: AppFactory, tmp_path: Path) -> None:
+    app_manifest = write_manifest(tmp_path / "m.json", {"indx.html": {"/static/a.css": {}}})
+    write_manifest(tmp_path / "view.json", {"index.html": {"/static/a.css": {}}})
+    app = make_app(
+        templates={"index.html": ""}, files={"static/a.css": ""}, PUSH_MANIFEST=app_manifest
+    )
+
+    @app.get("/")
+    @http2push("view.json")
+    def index() -> str:
+        return render_template("index.html")
+
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert any(
+        line.endswith(
+            "line 2: group 'indx.html' names no template of the app (renamed or deleted?); "
+            "did you mean 'index.html'?"
+        )
+        for line in lines
+    ), lines
+    assert any(
+        "group 'index.html' is ignored: @http2push on view 'index' applies only flat entries"
+        in line
+        for line in lines
+    ), lines
+
+
+def test_check_reports_pushes_of_missing_files_with_their_line(make_app: AppFactory) -> None:
+    app = make_app(
+        templates={
+            "base.html": "<html>\n{% push 'css/site.css' %}\n{% push 'css/gone.css' %}",
+            "dynamic.html": "{% push asset %}",  # not constant: not checkable
+        },
+        files={"static/css/site.css": ""},
+    )
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    root = app.root_path  # a temporary folder: outside the working directory, so absolute
+    assert result.stdout.splitlines() == [
+        f"{root}/templates/base.html, line 3: push of 'css/gone.css': /static/css/gone.css "
+        f"does not exist (looked for {root}/static/css/gone.css)"
+    ]
+
+
+def test_check_reports_invalid_pushes(make_app: AppFactory) -> None:
+    app = make_app(templates={"page.html": "\n\n{% push 'data.bin' %}"})
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    [line] = result.stdout.splitlines()
+    assert "templates/page.html, line 3: push of 'data.bin': cannot infer a destination" in line
+    assert "give one of: document, fetch, font, image, module, script, style, track" in line
+
+
+def test_check_reports_header_budget_overruns(make_app: AppFactory, tmp_path: Path) -> None:
+    manifest = write_manifest(
+        tmp_path / "m.json", {"page.html": {f"/static/{n}.css": {} for n in "abc"}}
+    )
+    files = {f"static/{n}.css": "" for n in "abc"}
+    app = make_app(
+        templates={"page.html": ""}, files=files, PUSH_MANIFEST=manifest, PUSH_MAX_LINKS=2
+    )
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "template 'page.html': 3 links make a 118-byte Link header, over PUSH_MAX_LINKS=2 or "
+        "PUSH_MAX_HEADER_BYTES=2048: the 1 of lowest weight would be left out (/static/c.css)"
+    ]
+
+
+def test_check_covers_view_manifests(make_app: AppFactory, tmp_path: Path) -> None:
+    write_manifest(tmp_path / "legacy.json", {"/static/legacy.js": {"type": "script"}})
+    app = make_app()
+
+    @app.get("/")
+    @http2push("legacy.json")
+    def legacy() -> str:
+        return ""
+
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"push manifest {tmp_path}/legacy.json, line 2: entry '/static/legacy.js': "
+        f"/static/legacy.js does not exist (looked for {tmp_path}/static/legacy.js)"
+    ]

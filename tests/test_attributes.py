@@ -1,0 +1,138 @@
+"""Validation (``build_link``): destinations, crossorigin, relations and refusals.
+
+Link values are read back by the independent parser in :mod:`tests.linkheader`; the special
+attributes are also fuzzed through ``push_url()`` and whole responses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flask_push_templates import PushError
+from tests.conftest import link, parsed
+from tests.fuzzing import (
+    DESTINATIONS,
+    FUZZ,
+    SCALARS,
+    SPECIAL,
+    FuzzApp,
+    asset_strategy,
+    refused_clearly,
+    same_target,
+    sound_links,
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "rel", "as_value"),
+    [
+        ("/static/app.css", "preload", "style"),
+        ("/static/app.js", "preload", "script"),
+        ("/static/app.mjs", "modulepreload", None),
+        ("/static/hero.webp", "preload", "image"),
+        ("/static/logo.svg?v=3", "preload", "image"),
+        ("/static/captions.vtt", "preload", "track"),
+        ("/static/data.json", "preload", "fetch"),
+        ("/static/FONT.WOFF2", "preload", "font"),
+    ],
+)
+def test_destination_is_inferred_from_the_extension(
+    url: str, rel: str, as_value: str | None
+) -> None:
+    params = parsed(link(url))
+    assert params["rel"] == rel
+    assert params.get("as") == as_value
+
+
+def test_fonts_get_crossorigin_and_a_quoted_type() -> None:
+    font = link("/static/inter.woff2")
+    assert (
+        font.header_value
+        == '</static/inter.woff2>; rel=preload; as=font; crossorigin; type="font/woff2"'
+    )
+    assert parsed(font) == {
+        "rel": "preload",
+        "as": "font",
+        "crossorigin": None,
+        "type": "font/woff2",
+    }
+
+
+@pytest.mark.parametrize("destination", ["fetch", "module"])
+def test_cors_destinations_get_crossorigin(destination: str) -> None:
+    assert "crossorigin" in parsed(link("/api/data", destination))
+
+
+def test_crossorigin_can_be_chosen_or_removed() -> None:
+    assert (
+        parsed(link("/f.woff", crossorigin="use-credentials"))["crossorigin"] == "use-credentials"
+    )
+    assert "crossorigin" not in parsed(link("/f.woff", crossorigin=False))
+    assert "crossorigin" in parsed(link("/a.css", crossorigin=True))
+
+
+def test_document_becomes_prefetch_because_browsers_reject_as_document() -> None:
+    assert link("/next.html", "document").header_value == "</next.html>; rel=prefetch"
+
+
+def test_other_relations() -> None:
+    assert link("https://cdn.example", rel="preconnect").header_value == (
+        "<https://cdn.example>; rel=preconnect"
+    )
+    assert link("https://cdn.example", rel="dns-prefetch").rel == "dns-prefetch"
+    assert link("/next", rel="prefetch").header_value == "</next>; rel=prefetch"
+    assert link("/b.css", rel="prefetch").as_value == "style"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: link("/x.unknown"), "cannot infer a destination"),
+        (
+            lambda: link("/x.css", "stylesheet"),
+            "unknown destination 'stylesheet'; accepted: document, fetch",
+        ),
+        (lambda: link("/x.css", rel="icon"), "unknown rel 'icon'; accepted: preload"),
+        (lambda: link("/x.css", weight="high"), "weight must be a number"),
+        (lambda: link("/x.css", crossorigin="yes"), "crossorigin='yes' is not valid"),
+        (lambda: link("/x.css", nonce="a\r\nSet-Cookie: x=1"), "control or non-ASCII"),
+        (lambda: link("/x.css", **{"bad name": "1"}), "is not an RFC 9110 token"),
+        (lambda: link("/x.css", href="/y"), "'href' cannot be given"),
+        (lambda: link("/x.html", "document", rel="preload"), "use rel=prefetch"),
+        (lambda: link("https://x", "style", rel="preconnect"), "takes no destination"),
+    ],
+)
+def test_bad_pushes_are_clear_errors(call: object, message: str) -> None:
+    with pytest.raises(PushError, match=None) as error:
+        call()  # type: ignore[operator]
+    assert message in str(error.value)
+
+
+def test_cached_links_tell_false_from_zero_and_true_from_one() -> None:
+    assert "title" not in parsed(link("/a.css", title=False))
+    assert parsed(link("/a.css", title=0))["title"] == "0"
+    assert parsed(link("/a.css", title=True))["title"] is None
+    assert parsed(link("/a.css", title=1))["title"] == "1"
+
+
+@FUZZ
+@given(
+    asset=asset_strategy(),
+    destination=DESTINATIONS,
+    special=st.dictionaries(SPECIAL, SCALARS, min_size=1, max_size=3),
+)
+def test_special_attributes_in_any_case_are_applied_once_or_refused(
+    fuzz: FuzzApp, asset: str, destination: Any, special: dict[str, Any]
+) -> None:
+    try:
+        response = fuzz.get("/url", [(asset, destination, special)])
+    except PushError as error:
+        refused_clearly(error, asset, fuzz.url_of(asset))
+        return
+    [parsed] = sound_links(response)  # the strict parser refuses a second rel or type
+    assert same_target(parsed, fuzz.url_of(asset))
+    assert [name for name, _ in parsed.params].count("nopush") <= 1
