@@ -49,19 +49,20 @@ def request_nonce(state: PushState) -> str | None:
     """The current request's nonce if it has a valid one, else ``None``."""
     if not has_request_context():
         return None
-    endpoint = request.endpoint
     getter: NonceGetter | None = state.settings.nonce_getter
     try:
         # Flask-Talisman's attribute; missing when the policy uses no nonce.
         nonce = getter() if getter is not None else getattr(request, "csp_nonce", None)
     except Exception:
         # The nonce is a bonus on a preload; a broken getter must not break the page.
+        endpoint = request.endpoint
         if state.nonce_warnings.first(endpoint):
             log.exception("%s: PUSH_NONCE_GETTER failed; links go without a nonce", endpoint)
         return None
     if nonce is None or nonce == "":
         return None
     if not isinstance(nonce, str) or NONCE.fullmatch(nonce) is None:
+        endpoint = request.endpoint
         if state.nonce_warnings.first(endpoint):
             log.error(
                 "%s: the CSP nonce %r is not a CSP base64-value (letters, digits, '+', '/', "

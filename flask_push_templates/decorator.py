@@ -84,4 +84,4 @@ def _finish(app: Flask, state: PushState, rv: ResponseReturnValue) -> ResponseRe
     if state.hooks_installed:
         return rv  # the app's response hook adds the links
     response = app.make_response(rv)
-    return add_link_header(response, app, state, recorded_page(), request.endpoint)
+    return add_link_header(response, app, state, recorded_page())

@@ -123,4 +123,4 @@ def _record_template(sender: Flask, template: Template, **extra: Any) -> None:
 def _add_link_header(response: Response) -> Response:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     state: PushState = app.extensions[EXTENSION_KEY]
-    return add_link_header(response, app, state, recorded_page(), request.endpoint)
+    return add_link_header(response, app, state, recorded_page())

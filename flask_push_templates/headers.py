@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from . import push_once
 from .links import serialize_links
@@ -31,16 +31,18 @@ def wants_links(response: Response, state: PushState) -> bool:
     return (
         settings.enabled
         and 200 <= response.status_code < 300
-        and response.mimetype in settings.mimetypes
+        and mimetype_of(response) in settings.mimetypes
     )
 
 
+def mimetype_of(response: Response) -> str:
+    """``response.mimetype``, without parsing the parameters it does not need (the hot path
+    of every response)."""
+    return response.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+
+
 def add_link_header(
-    response: Response,
-    app: Flask,
-    state: PushState,
-    page: PageRecord | None,
-    endpoint: str | None,
+    response: Response, app: Flask, state: PushState, page: PageRecord | None
 ) -> Response:
     """Add the page's links to ``response`` if it is one that gets them."""
     if not wants_links(response, state):
@@ -64,11 +66,11 @@ def add_link_header(
     # buffer that overflows, whoever wrote the header.
     budget = settings.max_header_bytes - sum(len(value) + 2 for value in existing)
     kept = fit_links(candidates, settings.max_links, budget)
-    if len(kept) < len(candidates) and state.budget_warnings.first(endpoint):
+    if len(kept) < len(candidates) and state.budget_warnings.first(request.endpoint):
         log.warning(
             "%s: %d of %d links left out of the Link header (PUSH_MAX_LINKS=%d, "
             "PUSH_MAX_HEADER_BYTES=%d); the lowest weights were dropped",
-            endpoint,
+            request.endpoint,
             len(candidates) - len(kept),
             len(candidates),
             settings.max_links,

@@ -75,8 +75,13 @@ class AssetResolver:
         """The resolver of the current request, or of no request outside one."""
         if not has_request_context():
             return RequestUrls(self, None)
-        endpoint = expand_endpoint(self.static_endpoint, request.blueprint)
-        if not self.stable:
+        endpoint = self.static_endpoint
+        if endpoint[:1] == ".":
+            endpoint = expand_endpoint(endpoint, request.blueprint)
+        stable = self._stable
+        if stable is None:
+            stable = self.stable
+        if not stable:
             return RequestUrls(self, None, endpoint)
         return RequestUrls(self, (request.script_root, endpoint), endpoint)
 
