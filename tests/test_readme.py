@@ -172,3 +172,38 @@ def test_manifest_found_only_under_another_root_is_logged_at_the_first_request(
     assert "Link" not in response.headers
     assert "invalid JSON" in caplog.text
     assert "no links from it until it is fixed" in caplog.text
+
+
+# --- the Quick start -------------------------------------------------------------------------
+
+
+def section(title: str) -> str:
+    """The text of README's section ``title``, up to the next section heading."""
+    start = README.index(f"\n{title}\n{'-' * len(title)}\n")
+    next_heading = re.search(r"\n[^\n]+\n-{3,}\n", README[start + len(title) + 2 :])
+    assert next_heading is not None
+    return README[start : start + len(title) + 2 + next_heading.start()]
+
+
+def code_blocks(text: str, language: str) -> list[str]:
+    """The ``.. code-block:: language`` blocks of ``text``, dedented."""
+    pattern = rf"\.\. code-block:: {re.escape(language)}\n\n((?:    .*\n|\n)+)"
+    return [textwrap.dedent(block).strip() + "\n" for block in re.findall(pattern, text)]
+
+
+def test_quick_start_prints_the_header_its_code_and_template_produce(
+    tmp_path: Path, import_app: ImportApp
+) -> None:
+    quick_start = section("Quick start")
+    [code] = code_blocks(quick_start, "python")
+    [template] = code_blocks(quick_start, "html+jinja")
+    [console] = code_blocks(quick_start, "console")
+    printed = [line for line in console.splitlines() if line.startswith("Link: ")]
+    assert len(printed) == 1, console
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "index.html").write_text(template, encoding="utf-8")
+    app = import_app(code)
+    # curl -sI sends a HEAD request; Flask answers it as the GET, without the body.
+    for response in (app.test_client().head("/"), app.test_client().get("/")):
+        assert response.status_code == 200
+        assert [f"Link: {value}" for value in response.headers.getlist("Link")] == printed
