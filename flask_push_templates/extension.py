@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app
 from flask.signals import before_render_template
 from jinja2 import Template
 

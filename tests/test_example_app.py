@@ -244,12 +244,37 @@ def test_head_request_gets_the_same_link_header(client: FlaskClient, path: str) 
 # --- page by page ----------------------------------------------------------------------------
 
 
-def test_overview_shows_its_own_link_header(client: FlaskClient) -> None:
-    response, body, _ = get_page(client, "/")
+@pytest.mark.parametrize("path", [*PAGES, "/no/such/page"])
+def test_every_page_shows_its_own_link_header(client: FlaskClient, path: str) -> None:
+    response, body, links = get_page(client, path)
     page = read_page(body)
-    # The text of <pre id="link-header"> is the header's exact value (the <br>s add no text).
-    assert page.text_by_id["link-header"] == ", ".join(link_fields(response))
-    assert "<!--" not in body, "the placeholder was replaced"
+    # The text of <pre id="link-header"> is the header's exact value (the <br>s add no
+    # text); the streamed /report gets it too, written into its chunks as they go out.
+    assert page.text_by_id["link-header"] == (
+        ", ".join(link_fields(response)) or "(no Link header)"
+    )
+    assert "<!--" not in body, "the placeholders were replaced"
+    # One table row per link, in the header's order, whose last cell the page's inline
+    # script fills from Resource Timing.
+    assert re.findall(r'<td data-url="([^"]*)">', body) == [link.target for link in links]
+
+
+def test_link_table_says_what_each_link_asks_for(client: FlaskClient) -> None:
+    _, body, _ = get_page(client, "/gallery")
+    rows = dict(re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td data-url=", body))
+    assert rows[FONT] == "preload a font, in CORS mode (crossorigin), of type font/woff2"
+    assert rows["/static/img/hero.png"] == "preload an image, with high priority"
+    assert rows["/static/js/lightbox.js"] == "preload a classic script"
+
+
+def test_not_found_page_says_why_it_has_no_link_header(client: FlaskClient) -> None:
+    _, body, _ = get_page(client, "/no/such/page")
+    assert "This 404 response had no Link header: only successful (2xx)" in body
+    # The footer's curl example points at a page that has a Link header, not at this one.
+    assert "curl -sI http://localhost/ |" in body
+    assert "curl -sI http://localhost/no/such/page" not in body
+    with client.get("/gallery") as gallery:
+        assert "curl -sI http://localhost/gallery |" in gallery.get_data(as_text=True)
 
 
 def test_overview_push_link_tags_list_the_header_links(client: FlaskClient) -> None:

@@ -10,23 +10,6 @@ import { parseLinkHeader } from './lib/link-header.mjs';
 // A dynamic import, started at once: the table renderer is only needed to show results.
 const tableModule = import('./lazy/link-table.mjs');
 
-async function showLinkTable() {
-  const header = document.getElementById('link-header');
-  const table = document.getElementById('link-table');
-  if (!header || !table) return;
-  const { renderLinkTable, renderMessage } = await tableModule;
-  const value = header.textContent.trim();
-  if (!value.startsWith('<')) {
-    renderMessage(table, 'This response had no Link header.');
-    return;
-  }
-  try {
-    renderLinkTable(table, parseLinkHeader(value));
-  } catch (error) {
-    renderMessage(table, `The header above could not be read: ${error.message}`);
-  }
-}
-
 // Sections with data-fetch="URL" show a summary of that JSON. The view preloaded the URL
 // (as=fetch; crossorigin), which matches what a plain fetch() of a same-origin URL does.
 async function showStats(section) {
@@ -35,7 +18,8 @@ async function showStats(section) {
     const response = await fetch(section.dataset.fetch);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const stats = await response.json();
-    const pages = Object.keys(stats.last_link_header_by_path).length;
+    const headers = stats.last_link_header_by_path;
+    const pages = Object.keys(headers).length;
     const plural = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
     text.textContent =
       `Since it started ${stats.uptime_seconds} s ago, this server process has answered ` +
@@ -43,6 +27,9 @@ async function showStats(section) {
       `${stats.responses_with_link_header} of the responses carried a Link header, for ` +
       `${plural(pages, 'different page')}. (Fetched from ${section.dataset.fetch}, which ` +
       `gets no Link header itself: it is JSON.)`;
+    const { renderHeaderTable } = await tableModule;
+    const parsed = Object.entries(headers).map(([path, value]) => [path, parseLinkHeader(value)]);
+    renderHeaderTable(section.querySelector('#stats-table'), parsed);
   } catch (error) {
     text.textContent = `Could not fetch ${section.dataset.fetch}: ${error.message}`;
   }
@@ -50,4 +37,3 @@ async function showStats(section) {
 
 const statsSection = document.querySelector('[data-fetch]');
 if (statsSection) showStats(statsSection);
-showLinkTable();
