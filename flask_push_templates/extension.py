@@ -13,13 +13,14 @@ from jinja2 import Template
 from .cli import push_cli
 from .decorator import view_manifest_path
 from .early_hints import install_early_hints
-from .functions import push_link_tags, push_url, push_url_for
+from .functions import push_link_tags, push_url, push_url_for, vite_html, vite_tags
 from .headers import add_link_header
-from .jinja_ext import RECORDER_ATTRIBUTE, PushExtension
+from .jinja_ext import RECORDER_ATTRIBUTE, VITE_ATTRIBUTE, VITE_HTML_ATTRIBUTE, PushExtension
 from .manifest import ManifestStore
 from .recording import page_record, record_push, recorded_page
 from .settings import DEFAULTS, Settings
 from .state import EXTENSION_KEY, PushState
+from .vite import ViteBuild
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,12 @@ class PushTemplates:
             )
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
-        state = PushState(Settings.from_config(app.config), app.root_path, hooks_installed=True)
+        state = PushState(
+            Settings.from_config(app.config),
+            app.root_path,
+            hooks_installed=True,
+            static_folder=app.static_folder,
+        )
         path = state.manifest_path
         if path is not None and _is_absent(path):
             # Not an error: `flask push manifest` must be able to load the app to write it.
@@ -67,13 +73,18 @@ class PushTemplates:
             )
         elif path is not None:
             state.manifests.load(path)
+        if state.vite is not None:
+            _load_vite_manifest(state.vite)
         app.view_functions = _ManifestCheckingViews(app, state.manifests, app.view_functions)
         app.extensions[EXTENSION_KEY] = state
         install_early_hints(app, state)
 
         app.jinja_env.add_extension(PushExtension)
         setattr(app.jinja_env, RECORDER_ATTRIBUTE, record_push)
+        setattr(app.jinja_env, VITE_ATTRIBUTE, state.vite)
+        setattr(app.jinja_env, VITE_HTML_ATTRIBUTE, vite_html)
         app.add_template_global(push_url, "push_url")
+        app.add_template_global(vite_tags, "vite_tags")
         app.add_template_global(push_url_for, "push_url_for")
         app.add_template_global(push_link_tags, "push_link_tags")
         app.after_request(_add_link_header)
@@ -100,6 +111,18 @@ class _ManifestCheckingViews(dict[str, Any]):
         if manifest is not None:
             self._manifests.load(manifest)
         super().__setitem__(endpoint, view)
+
+
+def _load_vite_manifest(build: ViteBuild) -> None:
+    """Validate the Vite manifest at start-up; one not built yet is only a warning."""
+    if _is_absent(build.manifest_path):
+        log.warning(
+            "PUSH_VITE_MANIFEST %s does not exist yet: Vite entries are pushed once "
+            "'vite build' writes it (build.manifest = true)",
+            build.manifest_path,
+        )
+    else:
+        build.load()
 
 
 def _is_absent(path: str) -> bool:

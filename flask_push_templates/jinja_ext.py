@@ -1,17 +1,25 @@
-"""The ``{% push %}`` tag (also spelled ``<% push %>``), as a Jinja extension.
+"""The ``{% push %}`` tag (also spelled ``<% push %>``) and ``{% vite %}``, as a Jinja
+extension.
 
-Pure: imports no Flask. The tag records through the callable its environment holds as
-``push_templates_recorder`` (``PushTemplates.init_app`` sets it on ``app.jinja_env``), the
-way Jinja's i18n extension finds its translations; in a plain ``Environment`` it is
-``None`` and the tag records nothing. How another module recognises a push in a parsed
-template (:func:`static_push`) is defined here too, next to the nodes the tag makes.
+Pure: imports no Flask. The tags find their collaborators on their environment, the way
+Jinja's i18n extension finds its translations (``PushTemplates.init_app`` sets them on
+``app.jinja_env``; in a plain ``Environment`` they are ``None``):
+
+* ``push_templates_recorder``: what ``{% push %}`` records through (nothing without it);
+* ``push_templates_vite``: the app's Vite build, so that a constant push of an entry is
+  checked against its manifest when the template is compiled;
+* ``push_templates_vite_html``: what renders ``{% vite %}``'s tags.
+
+How another module recognises a push in a parsed template (:func:`static_push`) is defined
+here too, next to the nodes the tags make: ``{% vite 'src/main.ts' %}`` is a constant push
+of the entry followed by its tags, so the 103 knows it like any other.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from jinja2 import Environment, nodes
@@ -21,11 +29,16 @@ from jinja2.parser import Parser
 from .attributes import build_link
 from .errors import PushError
 from .pushes import AssetPush
+from .vite import ViteBuild, entry_pushes
 
 _USAGE = "{% push 'app.css' %} or {% push 'fonts/x.woff2', 'font', crossorigin=True %}"
 
-#: The name of the environment attribute that holds the recorder.
+#: The names of the environment attributes the tags read (see the module's docstring).
 RECORDER_ATTRIBUTE = "push_templates_recorder"
+VITE_ATTRIBUTE = "push_templates_vite"
+VITE_HTML_ATTRIBUTE = "push_templates_vite_html"
+
+_VITE_USAGE = "{% vite 'src/main.ts' %} or {% vite 'src/main.ts', prefetch=True %}"
 
 
 class Recorder(Protocol):
@@ -48,11 +61,13 @@ class PushExtension(Extension):
     or EJS templates embedded in a page keep their own ``<% %>`` tags.
     """
 
-    tags = {"push"}  # noqa: RUF012 (declared by Jinja's Extension)
+    tags = {"push", "vite"}  # noqa: RUF012 (declared by Jinja's Extension)
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        environment.extend(**{RECORDER_ATTRIBUTE: None})
+        environment.extend(
+            **{RECORDER_ATTRIBUTE: None, VITE_ATTRIBUTE: None, VITE_HTML_ATTRIBUTE: None}
+        )
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
         if "<%" not in source:
@@ -67,8 +82,11 @@ class PushExtension(Extension):
             source,
         )
 
-    def parse(self, parser: Parser) -> nodes.Node:
-        lineno = next(parser.stream).lineno
+    def parse(self, parser: Parser) -> nodes.Node | list[nodes.Node]:
+        token = next(parser.stream)
+        if token.value == "vite":
+            return self._parse_vite(parser, token.lineno)
+        lineno = token.lineno
         if parser.stream.current.type == "block_end":
             parser.fail(f"push needs an asset: {_USAGE}", lineno)
         args: list[nodes.Expr] = [parser.parse_expression()]
@@ -88,12 +106,48 @@ class PushExtension(Extension):
                 f"positional arguments: {_USAGE}",
                 lineno,
             )
-        _check_constant_push(parser, args, kwargs, lineno)
+        self._check_constant_push(parser, args, kwargs, lineno)
+        return self._push_node(parser, "push", args, kwargs, lineno)
+
+    def _push_node(
+        self,
+        parser: Parser,
+        tag: str,
+        args: list[nodes.Expr],
+        kwargs: list[nodes.Keyword],
+        lineno: int,
+    ) -> nodes.ExprStmt:
         # Where the push stands, as the first argument: a constant, so it costs nothing at
         # render time, and `flask push show` can say which template and line pushed what.
-        origin = nodes.Const(f"{{% push %}} in {parser.name or '<string>'}, line {lineno}")
+        origin = nodes.Const(f"{{% {tag} %}} in {parser.name or '<string>'}, line {lineno}")
         call = self.call_method("_push", [origin, *args], kwargs, lineno=lineno)
         return nodes.ExprStmt(call, lineno=lineno)
+
+    def _parse_vite(self, parser: Parser, lineno: int) -> list[nodes.Node]:
+        """``{% vite 'src/main.ts'[, option=value ...] %}``: a Vite entry pushed (as
+        ``{% push %}`` would), then its ``<link>`` and ``<script>`` tags."""
+        if parser.stream.current.type == "block_end":
+            parser.fail(f"vite needs an entry: {_VITE_USAGE}", lineno)
+        args: list[nodes.Expr] = [parser.parse_expression()]
+        kwargs: list[nodes.Keyword] = []
+        while parser.stream.skip_if("comma"):
+            if parser.stream.current.type != "name" or parser.stream.look().type != "assign":
+                parser.fail(f"vite takes one entry and options: {_VITE_USAGE}", lineno)
+            key = parser.stream.current.value
+            parser.stream.skip(2)
+            kwargs.append(nodes.Keyword(key, parser.parse_expression(), lineno=lineno))
+        if getattr(self.environment, VITE_ATTRIBUTE, None) is None:
+            parser.fail("vite: set PUSH_VITE_MANIFEST to the Vite build's manifest", lineno)
+        self._check_constant_push(parser, args, kwargs, lineno)
+        options = nodes.Dict(
+            [nodes.Pair(nodes.Const(k.key), k.value, lineno=lineno) for k in kwargs],
+            lineno=lineno,
+        )
+        html = self.call_method("_vite_html", [args[0], options], lineno=lineno)
+        return [
+            self._push_node(parser, "vite", args, kwargs, lineno),
+            nodes.Output([html], lineno=lineno),
+        ]
 
     def _push(self, origin: str, asset: Any, destination: Any = None, **attributes: Any) -> str:
         recorder: Recorder | None = getattr(self.environment, RECORDER_ATTRIBUTE, None)
@@ -101,20 +155,42 @@ class PushExtension(Extension):
             recorder(asset, destination, attributes, origin)
         return ""
 
+    def _vite_html(self, entry: Any, options: dict[str, Any]) -> Any:
+        render: Callable[[Any, Mapping[str, Any]], Any] | None = getattr(
+            self.environment, VITE_HTML_ATTRIBUTE, None
+        )
+        if render is None:
+            raise PushError("vite: the tags of a Vite entry need PushTemplates on a Flask app")
+        return render(entry, options)
 
-def _check_constant_push(
-    parser: Parser, args: list[nodes.Expr], kwargs: list[nodes.Keyword], lineno: int
-) -> None:
-    constant = _constant_arguments(args, kwargs)
-    if constant is None:
-        return
-    asset, destination, attributes = constant
-    if not isinstance(asset, str) or not (destination is None or isinstance(destination, str)):
-        parser.fail(f"push: the asset and destination must be strings: {_USAGE}", lineno)
-    try:
-        build_link(asset, destination, attributes)
-    except PushError as error:
-        parser.fail(str(error), lineno)
+    def _check_constant_push(
+        self, parser: Parser, args: list[nodes.Expr], kwargs: list[nodes.Keyword], lineno: int
+    ) -> None:
+        constant = _constant_arguments(args, kwargs)
+        if constant is None:
+            return
+        asset, destination, attributes = constant
+        if not isinstance(asset, str) or not (destination is None or isinstance(destination, str)):
+            parser.fail(f"push: the asset and destination must be strings: {_USAGE}", lineno)
+        build: ViteBuild | None = getattr(self.environment, VITE_ATTRIBUTE, None)
+        manifest = None if build is None else build.manifest(self.environment.auto_reload)
+        try:
+            if manifest is not None and destination is None and manifest.is_entry(asset):
+                entry_pushes(manifest, asset, dict(attributes))  # refuses unknown options
+                return
+            build_link(asset, destination, attributes)
+        except PushError as error:
+            if (
+                manifest is not None
+                and destination is None
+                and not manifest.is_entry(asset)
+                and manifest.close_match(asset)
+            ):
+                # Not a file name at all, but a misspelled entry.
+                parser.fail(f"push of {manifest.unknown_entry(asset)}", lineno)
+            if build is not None and manifest is None:
+                return  # the Vite build is not there yet: its entries are not known
+            parser.fail(str(error), lineno)
 
 
 def _constant_arguments(

@@ -72,9 +72,8 @@ def link_sources(
             yield LinkSource(VIEW_MANIFEST, urls.links(manifest.entries), path)
     if not body_rendered:
         pushes = state.templates.certain_pushes(env, page.templates)
-        yield LinkSource(
-            CONSTANT_PUSHES, [urls.link(push) for push in pushes], templates=tuple(page.templates)
-        )
+        links = [link for push in pushes for link in urls.push_links(push)]
+        yield LinkSource(CONSTANT_PUSHES, links, templates=tuple(page.templates))
     if state.manifest_path is None:
         return
     app_manifest = state.manifests.get(state.manifest_path, env.auto_reload)

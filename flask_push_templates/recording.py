@@ -112,18 +112,31 @@ def record_push(
         raise PushError(f"push: the asset must be a file name, path or URL, not {asset!r}")
     if destination is not None and not isinstance(destination, str):
         raise PushError(f"push of {asset!r}: the destination must be a string, not {destination!r}")
+    attributes = attributes or {}
     record = page_record()
     if record is not None:
-        url = record.urls.url(asset)
+        urls: RequestUrls | None = record.urls
     elif has_app_context():
-        url = get_state(current_app).resolver.for_request().url(asset)
+        urls = get_state(current_app).resolver.for_request()
     elif is_url(asset):
-        url = asset
+        urls = None
     else:
         raise PushError(
             f"push of {asset!r}: a static file name becomes a URL only in a Flask app context"
         )
-    record_link(url, destination, attributes or {}, record, origin)
+    if urls is None:
+        url = asset
+    else:
+        entry = urls.entry(asset, attributes) if destination is None else None
+        if entry is not None:
+            # A Vite entry stands for its files; its URL is its own file's.
+            pushes, url = entry
+            for push in pushes:
+                link_attributes = dict(push.attributes)
+                record_link(urls.url(push.asset), push.destination, link_attributes, record, origin)
+            return url
+        url = urls.url(asset)
+    record_link(url, destination, attributes, record, origin)
     return url
 
 

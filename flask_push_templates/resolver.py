@@ -2,7 +2,9 @@
 uses, for tags, ``push_url()``, manifests, 103 Early Hints and the ``flask push`` tools.
 
 An asset is a static file name (``css/app.css``: built with ``url_for`` on
-``PUSH_STATIC_ENDPOINT``), or a path or full URL, taken as given.
+``PUSH_STATIC_ENDPOINT``), or a path or full URL, taken as given. With a Vite build
+(``PUSH_VITE_MANIFEST``), a push of one of its entries with no destination stands for the
+entry's files (:mod:`.vite`): :meth:`RequestUrls.expand`.
 
 URLs are remembered per app, because ``url_for`` is the hot path of a page with many
 pushes, but only where everything the URL depends on is in the key: the asset, the
@@ -15,7 +17,7 @@ background job), whose URLs are built for no request and must never reach one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request, url_for
@@ -24,6 +26,7 @@ from .attributes import build_link
 from .links import Link
 from .pushes import AssetPush
 from .uri import is_url
+from .vite import ViteBuild, expand_push
 
 
 def build_url(endpoint: str, **values: Any) -> str:
@@ -62,8 +65,9 @@ class AssetResolver:
     MAX_URLS = 4096
     MAX_LINK_GROUPS = 256
 
-    def __init__(self, static_endpoint: str) -> None:
+    def __init__(self, static_endpoint: str, vite: ViteBuild | None = None) -> None:
         self.static_endpoint = static_endpoint
+        self.vite = vite
         self._urls: dict[tuple[str, str, str], str] = {}
         # Keyed by the pushes' identity: a manifest's entries live as long as the manifest,
         # and the entries are kept in the value so that a reused id is told apart.
@@ -123,14 +127,40 @@ class RequestUrls:
             urls[cache_key] = url
         return url
 
+    def expand(self, push: AssetPush) -> tuple[AssetPush, ...]:
+        """The pushes ``push`` stands for: a Vite entry's files, else ``push`` itself."""
+        vite = self._resolver.vite
+        if vite is None or push.destination is not None:
+            return (push,)
+        return expand_push(vite, push, _auto_reload())
+
+    def entry(
+        self, asset: str, attributes: Mapping[str, Any]
+    ) -> tuple[tuple[AssetPush, ...], str] | None:
+        """A Vite entry's pushes and the URL of its own file, or ``None`` if ``asset`` is
+        not an entry (there is no build, or it does not name one)."""
+        vite = self._resolver.vite
+        if vite is None:
+            return None
+        auto_reload = _auto_reload()
+        pushes = vite.pushes(asset, attributes, auto_reload)
+        if pushes is None:
+            return None
+        return pushes, self.url(vite.entry_asset(asset, auto_reload))
+
     def link(self, push: AssetPush) -> Link:
-        """The validated link of one push."""
+        """The validated link of one push of a single file."""
         return build_link(self.url(push.asset), push.destination, push.attributes)
 
+    def push_links(self, push: AssetPush) -> tuple[Link, ...]:
+        """The validated links of one push (a Vite entry's files, or the push's own)."""
+        return tuple(self.link(each) for each in self.expand(push))
+
     def links(self, pushes: tuple[AssetPush, ...]) -> tuple[Link, ...]:
-        """The links of ``pushes`` (a manifest's entries), remembered like URLs."""
+        """The links of ``pushes`` (a manifest's entries), remembered like URLs (not while
+        a Vite build can change under them)."""
         key = self._key
-        if key is None:
+        if key is None or (self._resolver.vite is not None and _auto_reload()):
             return self._build(pushes)
         groups = self._resolver._links
         cache_key = (id(pushes), *key)
@@ -144,7 +174,12 @@ class RequestUrls:
         return links
 
     def _build(self, pushes: Iterable[AssetPush]) -> tuple[Link, ...]:
-        return tuple(self.link(push) for push in pushes)
+        return tuple(link for push in pushes for link in self.push_links(push))
+
+
+def _auto_reload() -> bool:
+    """Whether the app's templates (and so its Vite build) may change while it runs."""
+    return bool(current_app.jinja_env.auto_reload)
 
 
 def _urls_depend_only_on_the_key(app: Flask) -> bool:

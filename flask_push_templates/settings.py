@@ -56,6 +56,13 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_ONCE_COOKIE_PATH": "/",
     # CSP nonces (csp.py). None: Flask-Talisman's request.csp_nonce, when it is set.
     "PUSH_NONCE_GETTER": None,
+    # A Vite build (vite.py): its .vite/manifest.json, relative to the app's root; where
+    # its folder is served (None: it is in the static folder); whether pages have an
+    # import map (no modulepreload in headers and 103s); whether to prefetch import()s.
+    "PUSH_VITE_MANIFEST": None,
+    "PUSH_VITE_BASE": None,
+    "PUSH_VITE_IMPORT_MAP": False,
+    "PUSH_VITE_PREFETCH": False,
 }
 
 #: The ``SameSite`` values ``PUSH_ONCE_COOKIE_SAMESITE`` may take.
@@ -91,6 +98,10 @@ class Settings:
     push_once_path: str
     #: ``PUSH_NONCE_GETTER`` imported if it was a dotted path; ``None``: Flask-Talisman's.
     nonce_getter: Callable[[], Any] | None
+    vite_manifest: str | None
+    vite_base: str | None
+    vite_import_map: bool
+    vite_prefetch: bool
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -140,6 +151,19 @@ class Settings:
             ),
             **_push_once(get),
             nonce_getter=_nonce_getter(config.get("PUSH_NONCE_GETTER")),
+            vite_manifest=get(
+                "PUSH_VITE_MANIFEST",
+                _is_optional_text,
+                "None or the path of a Vite build's .vite/manifest.json",
+            ),
+            vite_base=get(
+                "PUSH_VITE_BASE",
+                _is_optional_text,
+                "None (the build is in the static folder), a folder of the static folder, "
+                "or the URL the build is served from",
+            ),
+            vite_import_map=get("PUSH_VITE_IMPORT_MAP", _is_bool, "True or False"),
+            vite_prefetch=get("PUSH_VITE_PREFETCH", _is_bool, "True or False"),
         )
 
 

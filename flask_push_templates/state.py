@@ -12,6 +12,7 @@ from .manifest import ManifestStore
 from .resolver import AssetResolver
 from .settings import Settings
 from .templates import TemplateFacts
+from .vite import ViteBuild
 
 EXTENSION_KEY = "push_templates"
 
@@ -19,14 +20,32 @@ EXTENSION_KEY = "push_templates"
 class PushState:
     """What one app shares between its requests: settings and caches, no request data."""
 
-    def __init__(self, settings: Settings, root_path: str, hooks_installed: bool) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        root_path: str,
+        hooks_installed: bool,
+        static_folder: str | None = None,
+    ) -> None:
         self.settings = settings
         #: Whether init_app registered the response hook; without it (an app that only uses
         #: the ``http2push`` decorator) the decorator adds the header itself.
         self.hooks_installed = hooks_installed
         self.manifests = ManifestStore()
         self.templates = TemplateFacts()
-        self.resolver = AssetResolver(settings.static_endpoint)
+        #: The app's Vite build, if ``PUSH_VITE_MANIFEST`` names one (see vite.py).
+        self.vite = (
+            None
+            if settings.vite_manifest is None
+            else ViteBuild.from_config(
+                settings.vite_manifest,
+                settings.vite_base,
+                root_path,
+                static_folder,
+                {"import_map": settings.vite_import_map, "prefetch": settings.vite_prefetch},
+            )
+        )
+        self.resolver = AssetResolver(settings.static_endpoint, self.vite)
         #: The absolute path of ``PUSH_MANIFEST``, if one is configured.
         self.manifest_path = (
             None if settings.manifest is None else os.path.join(root_path, settings.manifest)
@@ -65,6 +84,11 @@ def get_state(app: Flask) -> PushState:
     if state is None:
         state = app.extensions.setdefault(
             EXTENSION_KEY,
-            PushState(Settings.from_config(app.config), app.root_path, hooks_installed=False),
+            PushState(
+                Settings.from_config(app.config),
+                app.root_path,
+                hooks_installed=False,
+                static_folder=app.static_folder,
+            ),
         )
     return state

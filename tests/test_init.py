@@ -29,6 +29,7 @@ PURE = {
     "settings",
     "templates",
     "uri",
+    "vite",
 }
 
 #: What only `flask push` needs: never loaded by a worker serving pages.

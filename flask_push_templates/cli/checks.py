@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -57,6 +57,7 @@ def check_app(app: Flask) -> CheckReport:
     with app.test_request_context():
         checker = _Checker(app)
         checker.check_manifests()
+        checker.check_vite_manifest()
         checker.check_templates()
         checker.check_budgets()
     return checker.report
@@ -140,6 +141,39 @@ class _Checker:
         of_group = f" of {group!r}" if group is not None else ""
         self.problem(f"{where_line}: entry {entry.asset!r}{of_group}: {missing}")
 
+    def check_vite_manifest(self) -> None:
+        """``PUSH_VITE_MANIFEST`` must be a valid manifest (its entries are checked where
+        templates push them)."""
+        build = self.state.vite
+        if build is None:
+            return
+        self.report.manifests += 1
+        try:
+            self.report.entries += len(build.load().entries())
+        except ManifestError as error:
+            self.problem(self._vite_message(str(error)))
+
+    def _vite_message(self, message: str) -> str:
+        """``message`` with the Vite manifest's path as the other messages show paths."""
+        build = self.state.vite
+        if build is None:
+            return message
+        return message.replace(build.manifest_path, display_path(build.manifest_path))
+
+    def _missing_pushes(self, push: AssetPush) -> Iterator[str]:
+        """Why the files of a constant push are missing: its own, or its Vite entry's."""
+        build = self.state.vite
+        manifest = build.manifest(self.app.jinja_env.auto_reload) if build is not None else None
+        for each in self.urls.expand(push):
+            missing = self.locator.missing(self.urls.url(each.asset))
+            if missing is None:
+                continue
+            if each == push and manifest is not None and manifest.close_match(push.asset):
+                # Not a static file, but a misspelled entry.
+                yield self._vite_message(manifest.unknown_entry(push.asset))
+            else:
+                yield missing
+
     # --- templates ------------------------------------------------------------------------
 
     def check_templates(self) -> None:
@@ -157,14 +191,14 @@ class _Checker:
                 tree = env.parse(source, name, filename)
             except TemplateSyntaxError as error:
                 # Includes every constant push that build_link refuses: the tag raises then.
-                self.problem(f"{where}, line {error.lineno}: {error.message}")
+                message = self._vite_message(error.message or "")
+                self.problem(f"{where}, line {error.lineno}: {message}")
                 continue
             pushes = self.static_pushes.setdefault(name, [])
             for lineno, push in static_pushes(tree):
                 pushes.append(push)
                 self.report.pushes += 1
-                missing = self.locator.missing(self.urls.url(push.asset))
-                if missing is not None:
+                for missing in self._missing_pushes(push):
                     self.problem(f"{where}, line {lineno}: push of {push.asset!r}: {missing}")
 
     # --- budgets --------------------------------------------------------------------------
@@ -181,7 +215,7 @@ class _Checker:
                 page = self._page(templates=[name])
                 for template in self.state.templates.closure(self.app.jinja_env, [name]):
                     for push in self.static_pushes.get(template, ()):
-                        page.links.add(self.urls.link(push))
+                        page.links.update(self.urls.push_links(push))
                 self._check_budget(f"template {name!r}", page)
         for path, users in sorted(manifests_in_use(self.app).items()):
             views = [user for user in users if user != APP_MANIFEST_USER]

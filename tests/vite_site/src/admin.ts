@@ -1,0 +1,3 @@
+import { mark } from "./shared";
+
+mark("admin");

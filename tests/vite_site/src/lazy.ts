@@ -1,0 +1,5 @@
+import { mark } from "./shared";
+
+export function more(): void {
+  mark("lazy");
+}
