@@ -96,7 +96,7 @@ from .decorator import view_manifest_path
 from .hint_policy import may_be_page_request, serves_files, wants_hints
 from .learning import EarlyHintsState, deployed_templates
 from .links import Link, serialize_links
-from .pipeline import collect_links, fit_links, prepare
+from .pipeline import collect_links, fit_links, header_candidates, prepare
 from .recording import PageRecord, recorded_page
 from .state import PushState, get_state
 
@@ -132,7 +132,7 @@ def hint_links(app: Flask, state: PushState, endpoint: str) -> list[Link]:
     # Nothing is rendered yet, as with a streamed page: the pipeline takes the templates'
     # constant pushes in place of recorded ones, in the final header's order.
     links = collect_links(app, state, page, body_rendered=False)
-    candidates = [link for link in links.by_priority() if link.rel in HINT_RELATIONS]
+    candidates = [link for link in header_candidates(links, state) if link.rel in HINT_RELATIONS]
     settings = state.settings
     # Apache (H2EarlyHints) pushes what a 103 names, as it does for the final header; the
     # final response sets the push-once cookie. No CSP nonce: see csp.py.

@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 
 from .csp import request_nonce, with_nonce
 from .errors import PushError
-from .pipeline import collect_links
+from .pipeline import collect_links, header_candidates
 from .recording import page_record, record_link, record_push
 from .resolver import build_url
 from .state import get_state
@@ -61,7 +61,7 @@ def push_link_tags() -> Markup:
     page = page_record()
     if page is None:
         return Markup("")
-    links = with_nonce(collect_links(app, state, page).by_priority(), state)
+    links = with_nonce(header_candidates(collect_links(app, state, page), state), state)
     return Markup("\n".join(link.html_tag() for link in links))
 
 

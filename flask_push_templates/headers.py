@@ -15,7 +15,7 @@ from flask import Flask, Response, request
 
 from . import push_once
 from .links import serialize_links
-from .pipeline import collect_links, fit_links, prepare
+from .pipeline import collect_links, fit_links, header_candidates, prepare
 from .recording import PageRecord, page_record
 from .state import PushState
 from .uri import encode_target
@@ -59,7 +59,7 @@ def add_link_header(
     existing = response.headers.getlist("Link")
     named = {encode_target(url) for value in existing for url in _LINK_TARGET.findall(value)}
     settings = state.settings
-    candidates = [link for link in links.by_priority() if link.url not in named]
+    candidates = [link for link in header_candidates(links, state) if link.url not in named]
     pushed_before = push_once.from_request(settings)
     candidates = prepare(candidates, state, pushed_before)
     # The budget covers every Link field, the view's own included: it is the proxy's

@@ -10,22 +10,26 @@ A page's links come from these sources, in this order of mention (:func:`link_so
    extend or include;
 5. the ``PUSH_MANIFEST`` entries for every page.
 
-They are merged by URL (:class:`~.linkset.LinkSet`), ordered by weight, and then prepared
-for a header (:func:`prepare`: CSP nonce, ``nopush``) and cut to the budget
-(:func:`fit_links`). The final ``Link`` header, the 103, ``push_link_tags()``,
-``flask push show`` and ``flask push check`` all consume these functions, so that what
-the tools print is what is served.
+They are merged by URL (:class:`~.linkset.LinkSet`), ordered by weight, led by a
+``rel=preconnect`` for each other origin they name (:func:`preconnects`), then prepared for
+a header (:func:`prepare`: CSP nonce, ``nopush``) and cut to the budget (:func:`fit_links`).
+The final ``Link`` header, the 103, ``push_link_tags()``, ``flask push show`` and
+``flask push check`` all consume these functions, so that what the tools print is what is
+served.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, request
 
 from . import push_once
+from .attributes import build_link
 from .csp import with_nonce
+from .destinations import CONNECTION_RELATIONS
 from .links import Link
 from .linkset import LinkSet
 from .recording import PageRecord
@@ -107,6 +111,57 @@ def merge(sources: Iterator[LinkSource]) -> LinkSet:
     for source in sources:
         links.update(source.links)
     return links
+
+
+def header_candidates(links: LinkSet, state: PushState) -> list[Link]:
+    """A header's links before it is prepared: by priority, led by the preconnects to
+    other origins (``PUSH_PRECONNECT``), which are few, small, and what a connection to a
+    CDN waits for first. Needs a request context (the page's origin)."""
+    ordered = links.by_priority()
+    if not state.settings.preconnect:
+        return ordered
+    return [*preconnects(ordered, request.host_url.rstrip("/").lower()), *ordered]
+
+
+def preconnects(links: Iterable[Link], page_origin: str) -> list[Link]:
+    """A ``rel=preconnect`` link for each origin other than ``page_origin`` that ``links``
+    fetch from, in order of first mention, unless one is named already.
+
+    The connection to a CDN or a font host is what a preload of its assets waits for
+    first; Safari acts on nothing else in a 103. Assets fetched in CORS mode (fonts,
+    modules, ``fetch``, anything with ``crossorigin``) use another connection than the
+    others, so their origin gets a preconnect with ``crossorigin``.
+    """
+    named: set[tuple[str, bool]] = set()
+    wanted: dict[tuple[str, bool], None] = {}
+    for link in links:
+        origin = _origin(link.url, page_origin)
+        if origin is None:
+            continue
+        cors = link.param("crossorigin") is not None
+        if link.rel in CONNECTION_RELATIONS:
+            named.add((origin, cors))
+        elif origin != page_origin:
+            wanted.setdefault((origin, cors), None)
+    return [
+        build_link(origin, None, (("rel", "preconnect"), ("crossorigin", cors and "")))
+        for origin, cors in wanted
+        if (origin, cors) not in named
+    ]
+
+
+def _origin(url: str, page_origin: str) -> str | None:
+    """The origin (``scheme://host[:port]``) a URL is fetched from; ``None`` for a path."""
+    if "//" not in url[:8]:
+        return None  # a path or a relative URL: the page's own origin
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if not parts.netloc:
+        return None
+    scheme = parts.scheme or page_origin.partition(":")[0]
+    return f"{scheme.lower()}://{parts.netloc.lower()}"
 
 
 def prepare(

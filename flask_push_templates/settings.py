@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     # (4 KiB on most platforms): half of that leaves room for cookies and the rest.
     "PUSH_MAX_HEADER_BYTES": 2048,
     "PUSH_NOPUSH": False,
+    # A rel=preconnect for each other origin the links fetch from (pipeline.preconnects).
+    "PUSH_PRECONNECT": True,
     # 103 Early Hints (early_hints.py). Off by default: a proxy that cannot relay a 103
     # (nginx < 1.29) breaks the response instead of dropping the hint.
     "PUSH_EARLY_HINTS": False,
@@ -84,6 +86,7 @@ class Settings:
     max_links: int
     max_header_bytes: int
     nopush: bool
+    preconnect: bool
     early_hints: bool
     early_hints_protocols: frozenset[str]
     early_hints_navigations_only: bool
@@ -131,6 +134,7 @@ class Settings:
                 "PUSH_MAX_HEADER_BYTES", _is_positive_int, "a whole number of at least 1"
             ),
             nopush=get("PUSH_NOPUSH", _is_bool, "True or False"),
+            preconnect=get("PUSH_PRECONNECT", _is_bool, "True or False"),
             early_hints=get("PUSH_EARLY_HINTS", _is_bool, "True or False"),
             early_hints_protocols=frozenset(
                 get(

@@ -93,6 +93,7 @@ def test_keyword_attributes(make_app: AppFactory) -> None:
 
 def test_paths_and_urls_are_taken_as_given(make_app: AppFactory) -> None:
     assert render(make_app, "{% push '/assets/a.css' %}{% push 'https://cdn.example/b.js' %}") == [
+        "https://cdn.example",  # the preconnect other origins get (pipeline.preconnects)
         "/assets/a.css",
         "https://cdn.example/b.js",
     ]

@@ -23,7 +23,7 @@ from flask_push_templates.pipeline import (
 )
 from flask_push_templates.recording import PageRecord, recorded_page
 from flask_push_templates.state import get_state
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, links_of
 
 TEMPLATES = {
     "base.html": "{% push 'base.css' %}{% block body %}{% endblock %}",
@@ -167,3 +167,70 @@ def test_header_size_is_the_serialized_length(make_app: AppFactory) -> None:
         assert isinstance(page, PageRecord)
         assert header_size(list(page.links)) == len(served)
         assert header_size([]) == 0
+
+
+# --- preconnects to other origins ------------------------------------------------------------
+
+CDN_PAGE = (
+    "{% push 'https://cdn.example.com/app.css' %}"
+    "{% push 'https://fonts.example.net/a.woff2' %}"
+    "{% push 'https://cdn.example.com/b.css' %}"
+    "{% push 'http://localhost/same-origin.css' %}"
+    "{% push 'local.css' %}"
+)
+
+
+def test_other_origins_get_one_preconnect_each_before_the_links(make_app: AppFactory) -> None:
+    app = make_app(templates={"p.html": CDN_PAGE})
+    app.add_url_rule("/", "p", lambda: render_template("p.html"))
+    links = links_of(app.test_client().get("/"))
+    assert [(link.target, link.get("rel"), link.has("crossorigin")) for link in links][:2] == [
+        ("https://cdn.example.com", "preconnect", False),
+        # Fonts are fetched in CORS mode, on a connection of their own.
+        ("https://fonts.example.net", "preconnect", True),
+    ]
+    assert [link.target for link in links[2:]] == [
+        "https://cdn.example.com/app.css",
+        "https://fonts.example.net/a.woff2",
+        "https://cdn.example.com/b.css",
+        "http://localhost/same-origin.css",
+        "/static/local.css",
+    ]
+
+
+def test_a_preconnect_the_page_names_is_not_repeated(make_app: AppFactory) -> None:
+    app = make_app(
+        templates={"p.html": "{% push 'https://cdn.example.com', rel='preconnect' %}" + CDN_PAGE}
+    )
+    app.add_url_rule("/", "p", lambda: render_template("p.html"))
+    targets = [link.target for link in links_of(app.test_client().get("/"))]
+    assert targets.count("https://cdn.example.com") == 1
+    assert targets[0] == "https://fonts.example.net"  # the one not named is still added
+
+
+def test_preconnects_can_be_turned_off(make_app: AppFactory) -> None:
+    app = make_app(templates={"p.html": CDN_PAGE}, PUSH_PRECONNECT=False)
+    app.add_url_rule("/", "p", lambda: render_template("p.html"))
+    assert all(link.get("rel") != "preconnect" for link in links_of(app.test_client().get("/")))
+
+
+def test_the_103_carries_the_preconnects_within_its_budget(make_app: AppFactory) -> None:
+    app = make_app(templates={"p.html": CDN_PAGE}, PUSH_EARLY_HINTS=True, PUSH_MAX_LINKS=2)
+    app.add_url_rule("/", "p", lambda: render_template("p.html"))
+    with app.test_request_context("/"):
+        state = get_state(app)
+        assert state.early_hints is not None
+        state.early_hints.learn("p", ["p.html"])
+        hinted = [link.header_value for link in hint_links(app, state, "p")]
+    assert hinted == [
+        "<https://cdn.example.com>; rel=preconnect",
+        "<https://fonts.example.net>; rel=preconnect; crossorigin",
+    ]
+
+
+def test_show_names_the_preconnects_source(make_app: AppFactory) -> None:
+    app = make_app(templates={"p.html": CDN_PAGE})
+    app.add_url_rule("/", "p", lambda: render_template("p.html"))
+    lines = FlaskCliRunner(app).invoke(args=["push", "show", "/"]).stdout.splitlines()
+    index = lines.index("  <https://cdn.example.com>; rel=preconnect")
+    assert lines[index + 1] == "      from PUSH_PRECONNECT: an origin the other links fetch from"

@@ -549,7 +549,12 @@ def test_a_cdn_base_prefixes_every_file(vite_app: Callable[..., Flask], real: Vi
         {"index.html": "{% vite 'src/admin.ts' %}"}, PUSH_VITE_BASE="https://cdn.example.com/b"
     )
     response = app.test_client().get("/")
-    assert header_values(response) == expected_links(
+    # The CDN's connections first: one for the stylesheet, one (CORS) for the modules.
+    preconnects = [
+        "<https://cdn.example.com>; rel=preconnect",
+        "<https://cdn.example.com>; rel=preconnect; crossorigin",
+    ]
+    assert header_values(response) == preconnects + expected_links(
         real, "src/admin.ts", "https://cdn.example.com/b/"
     )
     assert 'href="https://cdn.example.com/b/assets/' in response.text

@@ -27,7 +27,7 @@ from ..decorator import view_manifest_path
 from ..errors import ManifestError
 from ..jinja_ext import static_pushes
 from ..manifest import Manifest, line_of, load_manifest
-from ..pipeline import collect_links, fit_links, header_size, prepare
+from ..pipeline import collect_links, fit_links, header_candidates, header_size, prepare
 from ..pushes import AssetPush
 from ..recording import PageRecord
 from ..state import PushState, get_state
@@ -230,7 +230,8 @@ class _Checker:
     def _check_budget(self, what: str, page: PageRecord) -> None:
         settings = self.state.settings
         links = collect_links(self.app, self.state, page)
-        candidates = prepare(links.by_priority(), self.state, pushed_before=None, nonce=False)
+        candidates = header_candidates(links, self.state)
+        candidates = prepare(candidates, self.state, pushed_before=None, nonce=False)
         size = header_size(candidates)
         if size > self.report.largest[0]:
             self.report.largest = (size, len(candidates), what)

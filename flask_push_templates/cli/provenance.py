@@ -40,6 +40,8 @@ from .checks import display_path
 
 #: The source of a link that only the view's own ``Link`` header names.
 OWN_HEADER = "the view's own Link header"
+#: The source of the preconnects the pipeline adds (pipeline.preconnects).
+PRECONNECT = "PUSH_PRECONNECT: an origin the other links fetch from"
 
 
 @dataclass
@@ -198,7 +200,10 @@ def _attribute(page: PageLinks, record: PageRecord, sources: list[LinkSource]) -
     for field_value in page.fields:
         if field_value == added_field:
             for link in added:
-                page.links.append(ShownLink(link.header_value, link.url, by_url.get(link.url, [])))
+                named_by = by_url.get(link.url, [])
+                if not named_by and link.rel == "preconnect":
+                    named_by = [PRECONNECT]
+                page.links.append(ShownLink(link.header_value, link.url, named_by))
                 named.add(link.url)
             continue
         for value in split_link_values(field_value):
