@@ -130,13 +130,33 @@ def prepare(
 
 
 def fit_links(links: list[Link], max_links: int, max_bytes: int) -> list[Link]:
-    """The longest prefix of ``links`` within ``max_links`` and ``max_bytes`` of header."""
+    """The links of ``links`` that fit ``max_links`` and ``max_bytes`` of header, in order.
+
+    In priority order, a link that does not fit is skipped and the next ones are still
+    tried: one long signed URL mentioned first must not push out ten small links that fit.
+    """
+    kept: list[Link] = []
     size = -2  # no ", " before the first link
-    for count, link in enumerate(links[:max_links]):
-        size += len(link.header_value) + 2
-        if size > max_bytes:
-            return links[:count]
-    return links[:max_links]
+    for link in links:
+        if len(kept) == max_links:
+            break
+        grown = size + len(link.header_value) + 2
+        if grown <= max_bytes:
+            kept.append(link)
+            size = grown
+    return kept
+
+
+def left_out(links: Sequence[Link], kept: Sequence[Link]) -> list[Link]:
+    """The links of ``links`` that :func:`fit_links` did not keep, in order."""
+    chosen = {id(link) for link in kept}
+    return [link for link in links if id(link) not in chosen]
+
+
+def field_size(value: str) -> int:
+    """What one field of ``value`` costs against ``PUSH_MAX_HEADER_BYTES``: its value and
+    the two bytes that separate it (the unit :func:`fit_links` counts in)."""
+    return len(value) + 2
 
 
 def header_size(links: Sequence[Link]) -> int:
