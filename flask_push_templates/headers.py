@@ -118,7 +118,9 @@ def add_link_header(
     existing = response.headers.getlist("Link")
     named = named_targets(existing)
     settings = state.settings
-    candidates = [link for link in links.by_priority() if normalized_target(link.url) not in named]
+    candidates = links.by_priority()
+    if named:  # normalised only when there is something to compare with
+        candidates = [link for link in candidates if normalized_target(link.url) not in named]
     pushed_before = push_once.from_request(settings)
     candidates = prepare(candidates, state, pushed_before)
     budget = settings.max_header_bytes - sum(field_size(value) for value in existing)

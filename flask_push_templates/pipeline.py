@@ -26,6 +26,7 @@ from flask import Flask
 
 from . import push_once
 from .csp import with_nonce
+from .destinations import RELATIONS
 from .links import Link
 from .linkset import LinkSet
 from .recording import PageRecord
@@ -129,6 +130,10 @@ def prepare(
     return links
 
 
+#: No link-value is shorter: a target and a relation.
+_SHORTEST_LINK = len("<>; rel=") + min(map(len, RELATIONS))
+
+
 def fit_links(links: list[Link], max_links: int, max_bytes: int) -> list[Link]:
     """The links of ``links`` that fit ``max_links`` and ``max_bytes`` of header, in order.
 
@@ -138,8 +143,8 @@ def fit_links(links: list[Link], max_links: int, max_bytes: int) -> list[Link]:
     kept: list[Link] = []
     size = -2  # no ", " before the first link
     for link in links:
-        if len(kept) == max_links:
-            break
+        if len(kept) == max_links or max_bytes - size < _SHORTEST_LINK + 2:
+            break  # full: no further link can fit (a 100,000-entry manifest is not walked)
         grown = size + len(link.header_value) + 2
         if grown <= max_bytes:
             kept.append(link)
