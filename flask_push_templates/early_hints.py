@@ -32,9 +32,19 @@ extend, not one page's assets). Learning is per app and per worker process, thre
 and bounded (:data:`MAX_ENDPOINTS` endpoints, :data:`MAX_VARIANTS` distinct template sets
 each, :data:`MAX_TEMPLATES` names per set). The facts derived from a name (what it
 extends, what it pushes) are read again when the template changes and the environment
-auto-reloads, so an edit in debug is picked up on the next request. An endpoint that
-answered such a request with something other than a page (``PUSH_MIMETYPES``), JSON say,
-gets no hint until it serves a page again; endpoints that serve static files never do.
+auto-reloads, so an edit in debug is picked up on the next request. Endpoints that serve
+static files never get a hint.
+
+What one visitor does must not be used against others (:mod:`.learning` has the rules): a
+103 leaves before authentication runs, so an endpoint whose recent answers to such
+requests include a redirect or an error (3xx but 304, 4xx, 5xx) gets no hint, deployed or
+learned; the prediction never grows (a template one of the endpoint's pages did not pull
+in is never predicted); answers that are not pages (``PUSH_MIMETYPES``), JSON say, switch
+the hints off only while they are not fewer than the pages; a page that rendered no
+template (a cached view's hit) teaches nothing; a 304 teaches nothing (a 103 may precede
+a 304: it leaves before the view decides). ``PUSH_EARLY_HINTS_EXCLUDE`` lists endpoints
+(names or ``fnmatch`` patterns) that never get a hint: the only way to be sure that the
+first anonymous visitor after an admin page in a worker is not hinted the admin's assets.
 
 Many workers, many hosts
 ------------------------
@@ -76,7 +86,9 @@ proxy is the proxy's protocol, not the browser's:
 * HTTP/1.0 clients never get one (gunicorn refuses as well).
 
 A 103 is an optimisation: if building it or the server's callable fails, the error is
-logged (a warning the first time per endpoint) and the request goes on without it.
+logged (a warning the first time per endpoint) and the request goes on without it. That
+includes ``BaseException`` subclasses such as ``gevent.Timeout``, but not
+``KeyboardInterrupt`` and ``SystemExit``, which still stop the process.
 
 This module builds the 103 (through :mod:`.pipeline`, like the final header) and wires the
 hooks; what is learned lives in :mod:`.learning`, which requests qualify in
