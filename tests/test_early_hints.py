@@ -733,6 +733,18 @@ def test_after_a_redirect_an_endpoint_gets_no_103_naming_what_the_last_page_need
         assert sent == []  # nothing naming the admin's assets
 
 
+def test_an_endpoint_that_redirected_recently_is_not_hinted_after_an_admin_page(
+    make_app: AppFactory,
+) -> None:
+    app = admin_app(make_app)
+    get(app, "/admin")  # an anonymous visit, redirected: the endpoint refuses some requests
+    admin, sent = get(app, "/admin", headers={"Authorization": "Bearer admin"})
+    assert admin.status_code == 200 and sent == []
+    response, sent = get(app, "/admin")  # the next anonymous navigation after the admin page
+    assert response.status_code == 302
+    assert sent == []
+
+
 def test_excluded_endpoints_never_get_a_103(make_app: AppFactory) -> None:
     app = admin_app(make_app, PUSH_EARLY_HINTS_EXCLUDE=["adm*"])
     for _ in range(2):
