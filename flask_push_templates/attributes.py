@@ -9,6 +9,7 @@ value and the accepted choices.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Iterable
 
@@ -47,10 +48,37 @@ def build_link(
         ``type`` and anything else that passes through (``nonce``, ``integrity``, ``media``...).
     :raises PushError: naming the asset and the offending value, with the accepted choices.
     """
-    # The type is part of the cache key: 0 == False and 1 == True, but they mean different things.
-    return _build_link(
-        url, destination, tuple((name, value, type(value)) for name, value in attributes)
-    )
+    # Checked before the cache: a value that cannot be hashed or encoded would otherwise
+    # escape as a TypeError or UnicodeEncodeError instead of naming the push.
+    check_text(url, "the URL", url)
+    if destination is not None:
+        check_text(url, "the destination", destination)
+    key: list[tuple[str, AttributeValue, type]] = []
+    for name, value in attributes:
+        check_text(url, "an attribute name", name)
+        if value is not None and not isinstance(value, (str, int, float, bool)):
+            raise PushError(
+                f"push of {url!r}: attribute {name!r} must be a string, number or boolean, "
+                f"not {type(value).__name__}"
+            )
+        if isinstance(value, str):
+            check_text(url, f"attribute {name!r}", value)
+        # The type is part of the key: 0 == False and 1 == True, but they mean different things.
+        key.append((name, value, type(value)))
+    return _build_link(url, destination, tuple(key))
+
+
+def check_text(url: object, what: str, value: object) -> None:
+    """Refuse what is not a string, or holds a lone surrogate (no UTF-8 can encode it)."""
+    if not isinstance(value, str):
+        raise PushError(f"push of {url!r}: {what} must be a string, not {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PushError(
+            f"push of {url!r}: {what} {value!r} holds a lone surrogate, which no URL or "
+            "header can carry"
+        ) from None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -105,7 +133,16 @@ class _LinkOptions:
         elif name == "weight":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise self.fail(f"weight must be a number, not {value!r}")
-            self.weight = float(value)
+            try:
+                weight = float(value)
+            except OverflowError:  # an int too large for a float: 400 digits, say
+                raise self.fail(
+                    f"weight has {len(str(abs(int(value))))} digits: too large for a number"
+                ) from None
+            if not math.isfinite(weight):
+                # NaN compares false with everything: it would sort anywhere, first in fact.
+                raise self.fail(f"weight must be a finite number, not {value!r}")
+            self.weight = weight
         elif name == "nopush":
             self.nopush = bool(value)
         elif name == "crossorigin":

@@ -32,9 +32,19 @@ extend, not one page's assets). Learning is per app and per worker process, thre
 and bounded (:data:`MAX_ENDPOINTS` endpoints, :data:`MAX_VARIANTS` distinct template sets
 each, :data:`MAX_TEMPLATES` names per set). The facts derived from a name (what it
 extends, what it pushes) are read again when the template changes and the environment
-auto-reloads, so an edit in debug is picked up on the next request. An endpoint that
-answered such a request with something other than a page (``PUSH_MIMETYPES``), JSON say,
-gets no hint until it serves a page again; endpoints that serve static files never do.
+auto-reloads, so an edit in debug is picked up on the next request. Endpoints that serve
+static files never get a hint.
+
+What one visitor does must not be used against others (:mod:`.learning` has the rules): a
+103 leaves before authentication runs, so an endpoint whose recent answers to such
+requests include a redirect or an error (3xx but 304, 4xx, 5xx) gets no hint, deployed or
+learned; the prediction never grows (a template one of the endpoint's pages did not pull
+in is never predicted); answers that are not pages (``PUSH_MIMETYPES``), JSON say, switch
+the hints off only while they are not fewer than the pages; a page that rendered no
+template (a cached view's hit) teaches nothing; a 304 teaches nothing (a 103 may precede
+a 304: it leaves before the view decides). ``PUSH_EARLY_HINTS_EXCLUDE`` lists endpoints
+(names or ``fnmatch`` patterns) that never get a hint: the only way to be sure that the
+first anonymous visitor after an admin page in a worker is not hinted the admin's assets.
 
 Many workers, many hosts
 ------------------------
@@ -76,7 +86,9 @@ proxy is the proxy's protocol, not the browser's:
 * HTTP/1.0 clients never get one (gunicorn refuses as well).
 
 A 103 is an optimisation: if building it or the server's callable fails, the error is
-logged (a warning the first time per endpoint) and the request goes on without it.
+logged (a warning the first time per endpoint) and the request goes on without it. That
+includes ``BaseException`` subclasses such as ``gevent.Timeout``, but not
+``KeyboardInterrupt`` and ``SystemExit``, which still stop the process.
 
 This module builds the 103 (through :mod:`.pipeline`, like the final header) and wires the
 hooks; what is learned lives in :mod:`.learning`, which requests qualify in
@@ -93,7 +105,8 @@ from flask import Flask, Response, current_app, request
 
 from . import push_once
 from .decorator import view_manifest_path
-from .hint_policy import may_be_page_request, serves_files, wants_hints
+from .headers import BODILESS_STATUSES
+from .hint_policy import excluded, may_be_page_request, serves_files, wants_hints
 from .learning import EarlyHintsState, deployed_templates
 from .links import Link, serialize_links
 from .pipeline import collect_links, fit_links, header_candidates, prepare
@@ -190,13 +203,20 @@ def _send_early_hints() -> None:
         state.early_hints is None
         or not wants_hints(request, settings)
         or serves_files(app, settings, endpoint)
+        or excluded(settings, endpoint)
     ):
         return
     try:
         value = hint_header(app, state, endpoint)
         if value is not None:
             send([("Link", value)])
-    except Exception:
+    except (KeyboardInterrupt, SystemExit):
+        raise  # the process is asked to stop: that is not the hint's to swallow
+    except BaseException:
+        # BaseException, not Exception: gevent.Timeout is a BaseException so that the
+        # code it interrupts does not catch it, yet a timeout that fires while the 103 is
+        # written (a slow client) must cost the hint, not the response. Only a timeout
+        # around the request itself is lost this way, and that one fires again later.
         # A hint only saves time; whatever broke it (the server's callable, a client that
         # went away, a URL that cannot be built), the response itself must still be served.
         first = state.hint_failures.first(endpoint)
@@ -221,14 +241,22 @@ def _learn_templates(response: Response) -> Response:
         # Learn only from what would be hinted: a fetch() of an endpoint that also serves
         # JSON must not teach it that navigations get JSON.
         or not may_be_page_request(request, settings)
-        # A redirect or an error says nothing about what the page needs.
-        or not 200 <= response.status_code < 300
         or serves_files(app, settings, endpoint)
+        # The client's cache answered: it says nothing about the endpoint.
+        or response.status_code == 304
     ):
         return response
-    if response.mimetype in settings.mimetypes:
-        page = recorded_page()
-        hints.learn(endpoint, page.templates if page is not None else ())
-    else:
+    if not 200 <= response.status_code < 300:
+        # A redirect or an error: this kind of request may not see what the last page
+        # needed (a login redirect after an admin page). No more hints for a while.
+        hints.learn_refusal(endpoint)
+    elif response.mimetype not in settings.mimetypes or response.status_code in BODILESS_STATUSES:
         hints.learn(endpoint, None)
+    else:
+        page = recorded_page()
+        if page is not None and page.templates:
+            names = page.templates
+            hints.learn(endpoint, names, state.templates.closure(app.jinja_env, names))
+        # A page that rendered no template (a cache hit, a string) teaches nothing: it must
+        # not erase what the rendered ones taught.
     return response

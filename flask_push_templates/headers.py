@@ -1,36 +1,47 @@
 """When a response gets a ``Link`` header, and how it is added.
 
-A 2xx response of a type in ``PUSH_MIMETYPES`` gets the page's links (:mod:`.pipeline`),
-after any ``Link`` field the view set itself and without repeating what that field names,
-as one more field cut to the configured budget. The push-once cookie (:mod:`.push_once`)
-is set with it.
+A 2xx response with a whole body (not 204, 205 or 206) of a type in ``PUSH_MIMETYPES``
+gets the page's links (:mod:`.pipeline`), after any ``Link`` field the view set itself
+and without repeating what that field names (its targets are parsed as RFC 8288 says and
+compared normalised, RFC 3986 section 6.2.2), as one more field.
+
+The budget, ``PUSH_MAX_HEADER_BYTES``, covers every header the extension adds and the
+view's own ``Link`` fields: it is the proxy's buffer that overflows, whoever wrote the
+header. Each field counts its value and two bytes. The links come first: in priority
+order, each that fits is kept and each that does not is skipped. The push-once cookie
+(:mod:`.push_once`) then gets what is left: it forgets its oldest entries until its
+``Set-Cookie`` field fits, and is not set at all if not even an empty one would.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable, Iterator
 
 from flask import Flask, Response, request
 
 from . import push_once
-from .links import serialize_links
-from .pipeline import collect_links, fit_links, header_candidates, prepare
+from .links import Link, serialize_links
+from .pipeline import collect_links, field_size, fit_links, header_candidates, left_out, prepare
 from .recording import PageRecord, page_record
 from .state import PushState
 from .uri import encode_target
 
 log = logging.getLogger(__name__)
 
-_LINK_TARGET = re.compile(r"<([^>]*)>")
+#: 2xx statuses that carry no page: no content, reset content, a part of a resource.
+BODILESS_STATUSES = frozenset({204, 205, 206})
 
 
 def wants_links(response: Response, state: PushState) -> bool:
-    """Whether ``response`` is one that gets links: enabled, 2xx, and of a pushed mimetype."""
+    """Whether ``response`` is one that gets links: enabled, a 2xx with a whole body, and
+    of a pushed mimetype."""
     settings = state.settings
     return (
         settings.enabled
         and 200 <= response.status_code < 300
+        and response.status_code not in BODILESS_STATUSES
         and mimetype_of(response) in settings.mimetypes
     )
 
@@ -39,6 +50,56 @@ def mimetype_of(response: Response) -> str:
     """``response.mimetype``, without parsing the parameters it does not need (the hot path
     of every response)."""
     return response.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+
+
+def link_targets(value: str) -> Iterator[str]:
+    """The target of each link-value in a ``Link`` field value (RFC 8288 section 3).
+
+    A recipient's parser, not a validator: the view wrote the field. Commas, semicolons and
+    ``<`` inside a quoted string (``title="see </x.css>"``) belong to the string; what is
+    not a link-value is skipped up to the next top-level comma.
+    """
+    index, end = 0, len(value)
+    while index < end:
+        while index < end and value[index] in " \t,":
+            index += 1
+        if index < end and value[index] == "<":
+            close = value.find(">", index + 1)
+            if close < 0:
+                return
+            yield value[index + 1 : close]
+            index = close + 1
+        # The parameters, up to the comma that ends this link-value.
+        quoted = False
+        while index < end:
+            char = value[index]
+            if quoted and char == "\\":
+                index += 1
+            elif char == '"':
+                quoted = not quoted
+            elif char == "," and not quoted:
+                break
+            index += 1
+
+
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def normalized_target(url: str) -> str:
+    """``url`` encoded as our targets are, with escapes in one form (RFC 3986 6.2.2.1-2):
+    upper-case hex, unreserved characters decoded. ``/c%2cd.css`` is ``/c,d.css``."""
+
+    def escape(match: re.Match[str]) -> str:
+        byte = int(match.group(1), 16)
+        return chr(byte) if byte in _UNRESERVED else f"%{byte:02X}"
+
+    return _ESCAPE.sub(escape, encode_target(url))
+
+
+def named_targets(values: Iterable[str]) -> set[str]:
+    """The normalised targets the ``Link`` field values ``values`` name."""
+    return {normalized_target(url) for value in values for url in link_targets(value)}
 
 
 def add_link_header(
@@ -57,29 +118,56 @@ def add_link_header(
     if not links:
         return response
     existing = response.headers.getlist("Link")
-    named = {encode_target(url) for value in existing for url in _LINK_TARGET.findall(value)}
+    named = named_targets(existing)
     settings = state.settings
-    candidates = [link for link in header_candidates(links, state) if link.url not in named]
+    candidates = header_candidates(links, state)
+    if named:  # normalised only when there is something to compare with
+        candidates = [link for link in candidates if normalized_target(link.url) not in named]
     pushed_before = push_once.from_request(settings)
     candidates = prepare(candidates, state, pushed_before)
-    # The budget covers every Link field, the view's own included: it is the proxy's
-    # buffer that overflows, whoever wrote the header.
-    budget = settings.max_header_bytes - sum(len(value) + 2 for value in existing)
-    kept = fit_links(candidates, settings.max_links, budget)
+    budget = settings.max_header_bytes - sum(field_size(value) for value in existing)
+    kept = fit_links(
+        candidates,
+        settings.max_links,
+        budget - _cookie_reserve(state, candidates, pushed_before, budget),
+    )
     if len(kept) < len(candidates) and state.budget_warnings.first(request.endpoint):
+        endpoint = request.endpoint
+        dropped = [link.url for link in left_out(candidates, kept)]
         log.warning(
             "%s: %d of %d links left out of the Link header (PUSH_MAX_LINKS=%d, "
-            "PUSH_MAX_HEADER_BYTES=%d); the lowest weights were dropped",
-            request.endpoint,
-            len(candidates) - len(kept),
+            "PUSH_MAX_HEADER_BYTES=%d, %d bytes of it taken by the view's own Link fields); "
+            "left out, as they did not fit: %s",
+            endpoint,
+            len(dropped),
             len(candidates),
             settings.max_links,
             settings.max_header_bytes,
+            settings.max_header_bytes - budget,
+            ", ".join(dropped[:5]) + (", ..." if len(dropped) > 5 else ""),
         )
     if kept:
         response.headers.add("Link", serialize_links(kept))
+        budget -= field_size(serialize_links(kept))
     if page.provenance is not None:
         page.provenance.header = kept
     if pushed_before is not None:
-        push_once.save(response, settings, pushed_before, kept)
+        push_once.save(response, settings, pushed_before, kept, max_bytes=budget - 2)
     return response
+
+
+def _cookie_reserve(
+    state: PushState,
+    candidates: list[Link],
+    pushed_before: push_once.PushedDigest | None,
+    budget: int,
+) -> int:
+    """The room kept from the links for the push-once cookie: the field it would need if
+    every candidate were kept, up to half of what is left of the budget."""
+    if pushed_before is None:
+        return 0
+    entries = pushed_before.entries_after(candidates)
+    if entries is None:
+        return 0  # nothing new to push: no cookie is set
+    need = push_once.field_length(state.settings, entries) + 2
+    return min(need, max(budget, 0) // 2)

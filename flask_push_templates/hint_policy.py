@@ -7,6 +7,7 @@ reasons are in :mod:`.early_hints`.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -68,3 +69,9 @@ def serves_files(app: Flask, settings: Settings, endpoint: str) -> bool:
     return endpoint == settings.static_endpoint or getattr(view, "__name__", "") == (
         "send_static_file"
     )
+
+
+def excluded(settings: Settings, endpoint: str) -> bool:
+    """Whether ``PUSH_EARLY_HINTS_EXCLUDE`` excludes ``endpoint`` (names or ``fnmatch``
+    patterns such as ``"admin.*"``, case-sensitive)."""
+    return any(fnmatch.fnmatchcase(endpoint, pattern) for pattern in settings.early_hints_exclude)

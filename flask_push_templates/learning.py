@@ -4,6 +4,20 @@ Pure: imports no Flask. An endpoint's view decides which templates it renders, s
 templates of recent pages are remembered per endpoint (bounded, thread-safe) and the
 prediction is what every recent variant has in common. The Flask wiring that sends the
 103 and feeds the learner is :mod:`.early_hints`.
+
+What one visitor does must not change what others are hinted (a 103 leaves before the
+view, so before authentication):
+
+* an endpoint whose :data:`RECENT` latest answers to page requests include a redirect or
+  an error gets no 103 (deployed endpoints too): after an admin page, an anonymous
+  request redirected to the login page stops the hints that would name admin assets;
+* the prediction never grows: it is also cut to what *every* page the endpoint served
+  since it was first learned pulled in (:attr:`_Endpoint.shared`), so requests for one
+  kind of page cannot make its assets everyone's, however many there are;
+* answers that are not pages (JSON to a navigation-like GET) switch hints off only when
+  they are not fewer than the pages among the recent answers, not by one request.
+
+Each of these can only take hints away, which costs time, never another visitor's data.
 """
 
 from __future__ import annotations
@@ -12,7 +26,7 @@ import json
 import logging
 import os
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 
 from jinja2 import Environment
@@ -29,17 +43,36 @@ MAX_ENDPOINTS = 1024
 MAX_VARIANTS = 8
 #: How many template names of one response are remembered.
 MAX_TEMPLATES = 32
+#: How many of an endpoint's latest answers to page requests decide whether it is hinted.
+RECENT = 32
+
+#: The kinds of answer the policy counts.
+PAGE, NOT_PAGE, REFUSED = "page", "not a page", "refused"
 
 # A distinct set of template names -> those names in the order of their latest render.
 _Variants = OrderedDict[frozenset[str], tuple[str, ...]]
 
 
-class TemplateLearner:
-    """Which templates each endpoint rendered recently: bounded, and safe across threads.
+class _Endpoint:
+    """What is known of one endpoint: its variants, what all its pages shared, its answers."""
 
-    An endpoint seen answering a navigation with something other than a page (JSON, a
-    file) is remembered as such, so that it gets no more hints until it serves a page.
-    """
+    __slots__ = ("answers", "shared", "variants")
+
+    def __init__(self) -> None:
+        self.variants: _Variants = OrderedDict()
+        #: The templates every page learned since the first one pulled in; ``None``: none yet.
+        self.shared: frozenset[str] | None = None
+        self.answers: deque[str] = deque(maxlen=RECENT)
+
+    def hintable(self) -> bool:
+        if REFUSED in self.answers:
+            return False
+        return self.answers.count(NOT_PAGE) <= self.answers.count(PAGE) or not self.answers
+
+
+class TemplateLearner:
+    """Which templates each endpoint rendered recently, and how it answered: bounded, and
+    safe across threads. See the module's docstring for the rules."""
 
     def __init__(
         self,
@@ -52,50 +85,89 @@ class TemplateLearner:
         self._max_templates = max_templates
         # Both levels are LRU: the most recently used entry is last. A variant is keyed by
         # its set of names, so that a view rendering the same templates again changes
-        # nothing, and keeps the order of its latest render. None: "not a page".
-        self._endpoints: OrderedDict[str, _Variants | None] = OrderedDict()
+        # nothing, and keeps the order of its latest render.
+        self._endpoints: OrderedDict[str, _Endpoint] = OrderedDict()
         self._lock = threading.Lock()
 
-    def learn(self, endpoint: str, templates: Iterable[str]) -> None:
-        """Remember that a page served by ``endpoint`` rendered ``templates``."""
+    def learn(
+        self, endpoint: str, templates: Iterable[str], closure: Iterable[str] | None = None
+    ) -> None:
+        """Remember that a page served by ``endpoint`` rendered ``templates``.
+
+        :param closure: those templates with all they extend, include or import (the
+            names themselves if not given): the prediction never names a template that
+            one of the endpoint's pages did not pull in.
+        """
         names = tuple(dict.fromkeys(templates))[: self._max_templates]
         key = frozenset(names)
+        pulled_in = frozenset(names if closure is None else closure)
         with self._lock:
-            variants = self._endpoints.get(endpoint)
-            if variants is None:
-                variants = OrderedDict()
-            self._remember(endpoint, variants)
+            known = self._remember(endpoint, PAGE)
+            variants = known.variants
             variants[key] = names
             variants.move_to_end(key)
             if len(variants) > self._max_variants:
                 variants.popitem(last=False)
+            known.shared = pulled_in if known.shared is None else known.shared & pulled_in
 
     def learn_not_page(self, endpoint: str) -> None:
         """Remember that ``endpoint`` answered with something other than a page."""
         with self._lock:
-            self._remember(endpoint, None)
+            self._remember(endpoint, NOT_PAGE)
 
-    def _remember(self, endpoint: str, variants: _Variants | None) -> None:
-        self._endpoints[endpoint] = variants
+    def learn_refusal(self, endpoint: str) -> None:
+        """Remember that ``endpoint`` answered a page request with a redirect or an error."""
+        with self._lock:
+            self._remember(endpoint, REFUSED)
+
+    def learn_page_answer(self, endpoint: str) -> None:
+        """Count a page answer of ``endpoint`` without learning its templates (deployed)."""
+        with self._lock:
+            self._remember(endpoint, PAGE)
+
+    def _remember(self, endpoint: str, answer: str) -> _Endpoint:
+        known = self._endpoints.get(endpoint)
+        if known is None:
+            known = self._endpoints[endpoint] = _Endpoint()
+        known.answers.append(answer)
         self._endpoints.move_to_end(endpoint)
         if len(self._endpoints) > self._max_endpoints:
             self._endpoints.popitem(last=False)
+        return known
 
     def serves_pages(self, endpoint: str) -> bool:
-        """False if ``endpoint`` last answered with something other than a page."""
+        """Whether ``endpoint`` may be hinted: unknown, or no redirect or error among its
+        recent answers and no more non-pages than pages."""
         with self._lock:
-            return endpoint not in self._endpoints or self._endpoints[endpoint] is not None
+            known = self._endpoints.get(endpoint)
+            return known is None or known.hintable()
+
+    def refused_recently(self, endpoint: str) -> bool:
+        """Whether a redirect or an error is among ``endpoint``'s recent answers."""
+        with self._lock:
+            known = self._endpoints.get(endpoint)
+            return known is not None and REFUSED in known.answers
 
     def variants(self, endpoint: str) -> list[tuple[str, ...]]:
         """The distinct template sets ``endpoint`` rendered, the most recent last."""
         with self._lock:
-            variants = self._endpoints.get(endpoint)
-            return list(variants.values()) if variants is not None else []
+            known = self._endpoints.get(endpoint)
+            return list(known.variants.values()) if known is not None else []
+
+    def shared(self, endpoint: str) -> frozenset[str] | None:
+        """What every page ``endpoint`` served pulled in; ``None`` if none was learned."""
+        with self._lock:
+            known = self._endpoints.get(endpoint)
+            return None if known is None else known.shared
 
     def endpoints(self) -> list[str]:
-        """The endpoints known to serve pages, the least recently seen first."""
+        """The endpoints with learned pages that may be hinted, the least recent first."""
         with self._lock:
-            return [name for name, variants in self._endpoints.items() if variants is not None]
+            return [
+                name
+                for name, known in self._endpoints.items()
+                if known.variants and known.hintable()
+            ]
 
 
 def common_templates(
@@ -123,24 +195,38 @@ class EarlyHintsState:
         self.learner = TemplateLearner()
 
     def serves_pages(self, endpoint: str) -> bool:
-        """Whether ``endpoint`` may answer with a page (it is not known not to)."""
-        return endpoint in self.deployed or self.learner.serves_pages(endpoint)
+        """Whether ``endpoint`` may be hinted: deployed or learned as serving pages, and no
+        redirect or error among its recent answers (deployed or not)."""
+        if endpoint in self.deployed:
+            return not self.learner.refused_recently(endpoint)
+        return self.learner.serves_pages(endpoint)
 
     def templates_for(self, env: Environment, facts: TemplateFacts, endpoint: str) -> list[str]:
         """The templates ``endpoint`` is predicted to render, with all they pull in."""
         deployed = self.deployed.get(endpoint)
         if deployed is not None:
             return facts.closure(env, deployed)
-        return common_templates(env, facts, self.learner.variants(endpoint))
+        predicted = common_templates(env, facts, self.learner.variants(endpoint))
+        shared = self.learner.shared(endpoint)
+        return predicted if shared is None else [name for name in predicted if name in shared]
 
-    def learn(self, endpoint: str, templates: Iterable[str] | None) -> None:
-        """Remember what a page of ``endpoint`` rendered; ``None``: it was not a page."""
-        if endpoint in self.deployed:
-            return
+    def learn(
+        self, endpoint: str, templates: Iterable[str] | None, closure: Iterable[str] | None = None
+    ) -> None:
+        """Remember what a page of ``endpoint`` rendered; ``None``: it was not a page.
+
+        A deployed endpoint's templates are not learned (the map is their truth), but its
+        answers are: a redirect or an error stops its hints too."""
         if templates is None:
             self.learner.learn_not_page(endpoint)
+        elif endpoint in self.deployed:
+            self.learner.learn_page_answer(endpoint)
         else:
-            self.learner.learn(endpoint, templates)
+            self.learner.learn(endpoint, templates, closure)
+
+    def learn_refusal(self, endpoint: str) -> None:
+        """Remember that ``endpoint`` answered a page request with a redirect or an error."""
+        self.learner.learn_refusal(endpoint)
 
 
 def deployed_templates(root_path: str, settings: Settings) -> dict[str, tuple[str, ...]]:

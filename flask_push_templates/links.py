@@ -16,6 +16,29 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+#: The attributes HTML gives ``<link>`` (besides ``rel``, ``href`` and ``as``), the only
+#: parameters :meth:`Link.html_tag` writes: a parameter is any RFC 9110 token, so without
+#: this list ``onload`` or ``onerror`` would become script in the page.
+HTML_LINK_ATTRIBUTES = frozenset(
+    {
+        "blocking",
+        "color",
+        "crossorigin",
+        "disabled",
+        "fetchpriority",
+        "hreflang",
+        "imagesizes",
+        "imagesrcset",
+        "integrity",
+        "media",
+        "nonce",
+        "referrerpolicy",
+        "sizes",
+        "title",
+        "type",
+    }
+)
+
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
@@ -59,11 +82,17 @@ class Link:
         return "; ".join(parts)
 
     def html_tag(self) -> Markup:
-        """This link as an HTML ``<link>`` element (``nopush`` has no meaning there)."""
+        """This link as an HTML ``<link>`` element (``nopush`` has no meaning there).
+
+        Only parameters in :data:`HTML_LINK_ATTRIBUTES` are written; the others (anything a
+        proxy or a CDN reads from the header) stay in the header alone.
+        """
         attributes = [f'rel="{escape(self.rel)}"', f'href="{escape(self.url)}"']
         if self.as_value is not None:
             attributes.append(f'as="{escape(self.as_value)}"')
         for name, value in self.params:
+            if name.lower() not in HTML_LINK_ATTRIBUTES:
+                continue
             attribute = escape(name) if value is None else f'{escape(name)}="{escape(value)}"'
             attributes.append(str(attribute))
         return Markup(f"<link {' '.join(attributes)}>")

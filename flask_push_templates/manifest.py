@@ -238,14 +238,17 @@ class ManifestStore:
         try:
             manifest: Manifest | None = load_manifest(path)
         except ManifestError as error:
-            log.error(
-                "%s; %s",
-                error,
-                "keeping the last valid version"
-                if previous
-                else "no links from it until it is fixed",
-            )
+            log.error("%s; %s", error, _kept(previous))
+            manifest = previous
+        except Exception:
+            # Whatever else broke the reload (a bug here, a value validation did not foresee),
+            # a manifest saved in debug must not break every page: keep the last good one.
+            log.exception("push manifest %s could not be reloaded; %s", path, _kept(previous))
             manifest = previous
         with self._lock:
             self._cache[path] = (stamp, manifest)
         return manifest
+
+
+def _kept(previous: Manifest | None) -> str:
+    return "keeping the last valid version" if previous else "no links from it until it is fixed"

@@ -29,7 +29,7 @@ from flask import Flask, request
 from . import push_once
 from .attributes import build_link
 from .csp import with_nonce
-from .destinations import CONNECTION_RELATIONS
+from .destinations import CONNECTION_RELATIONS, RELATIONS
 from .links import Link
 from .linkset import LinkSet
 from .recording import PageRecord
@@ -183,14 +183,38 @@ def prepare(
     return links
 
 
+#: No link-value is shorter: a target and a relation.
+_SHORTEST_LINK = len("<>; rel=") + min(map(len, RELATIONS))
+
+
 def fit_links(links: list[Link], max_links: int, max_bytes: int) -> list[Link]:
-    """The longest prefix of ``links`` within ``max_links`` and ``max_bytes`` of header."""
+    """The links of ``links`` that fit ``max_links`` and ``max_bytes`` of header, in order.
+
+    In priority order, a link that does not fit is skipped and the next ones are still
+    tried: one long signed URL mentioned first must not push out ten small links that fit.
+    """
+    kept: list[Link] = []
     size = -2  # no ", " before the first link
-    for count, link in enumerate(links[:max_links]):
-        size += len(link.header_value) + 2
-        if size > max_bytes:
-            return links[:count]
-    return links[:max_links]
+    for link in links:
+        if len(kept) == max_links or max_bytes - size < _SHORTEST_LINK + 2:
+            break  # full: no further link can fit (a 100,000-entry manifest is not walked)
+        grown = size + len(link.header_value) + 2
+        if grown <= max_bytes:
+            kept.append(link)
+            size = grown
+    return kept
+
+
+def left_out(links: Sequence[Link], kept: Sequence[Link]) -> list[Link]:
+    """The links of ``links`` that :func:`fit_links` did not keep, in order."""
+    chosen = {id(link) for link in kept}
+    return [link for link in links if id(link) not in chosen]
+
+
+def field_size(value: str) -> int:
+    """What one field of ``value`` costs against ``PUSH_MAX_HEADER_BYTES``: its value and
+    the two bytes that separate it (the unit :func:`fit_links` counts in)."""
+    return len(value) + 2
 
 
 def header_size(links: Sequence[Link]) -> int:

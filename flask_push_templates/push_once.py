@@ -39,6 +39,7 @@ import re
 from collections.abc import Iterable
 
 from flask import Response, request
+from werkzeug.http import dump_cookie
 
 from .links import Link
 from .settings import MAX_ENTRIES_LIMIT, Settings
@@ -106,6 +107,28 @@ class PushedDigest:
         while len(self._hashes) > self._max_entries:
             self._known.discard(self._hashes.pop(0))
 
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def entries_after(self, links: Iterable[Link]) -> int | None:
+        """How many entries :meth:`remember` of ``links`` would leave; ``None`` if it would
+        change nothing (then no cookie is set)."""
+        new = {url_hash(link.url) for link in links if pushable(link)} - self._known
+        if not new:
+            return None
+        return min(len(self._hashes) + len(new), self._max_entries)
+
+    def keep_newest(self, count: int) -> bool:
+        """Forget all but the newest ``count`` entries; whether any was forgotten."""
+        count = max(count, 0)
+        if count >= len(self._hashes):
+            return False
+        for digest in self._hashes[: len(self._hashes) - count]:
+            self._known.discard(digest)
+        del self._hashes[: len(self._hashes) - count]
+        self._changed = True
+        return True
+
     @property
     def changed(self) -> bool:
         return self._changed
@@ -140,18 +163,45 @@ def from_request(settings: Settings) -> PushedDigest | None:
     return PushedDigest.from_cookie(value, settings.push_once_max_entries)
 
 
-def save(response: Response, settings: Settings, digest: PushedDigest, kept: list[Link]) -> None:
-    """Record what ``response`` lets the proxy push, and set the cookie if that changed."""
-    digest.remember(kept)
-    if not digest.changed:
-        return
+def cookie_field(settings: Settings, value: str) -> str:
+    """The ``Set-Cookie`` field value that carries the digest ``value`` (needs a request)."""
     secure = settings.push_once_secure
-    response.set_cookie(
+    return dump_cookie(
         settings.push_once_cookie,
-        digest.cookie_value(),
+        value,
         max_age=settings.push_once_max_age,
         path=settings.push_once_path,
         secure=request.is_secure if secure is None else secure,
         httponly=True,
         samesite=settings.push_once_samesite,
     )
+
+
+def field_length(settings: Settings, entries: int) -> int:
+    """The length of the ``Set-Cookie`` field value of a digest of ``entries`` entries."""
+    # base64url without padding: 4 bytes per entry make 16/3 characters, rounded up.
+    return len(cookie_field(settings, VERSION)) + -(-entries * HASH_BYTES * 4 // 3)
+
+
+def save(
+    response: Response,
+    settings: Settings,
+    digest: PushedDigest,
+    kept: list[Link],
+    max_bytes: int | None = None,
+) -> None:
+    """Record what ``response`` lets the proxy push, and set the cookie if that changed.
+
+    :param max_bytes: the longest ``Set-Cookie`` value the header budget leaves room for
+        (see :mod:`.headers`): the oldest entries are forgotten until the value fits, and
+        no cookie is set if even one without entries would not.
+    """
+    digest.remember(kept)
+    if not digest.changed:
+        return
+    if max_bytes is not None and field_length(settings, len(digest)) > max_bytes:
+        room = max_bytes - len(cookie_field(settings, VERSION))
+        if room < 0:
+            return
+        digest.keep_newest(room * 3 // (4 * HASH_BYTES))
+    response.headers.add("Set-Cookie", cookie_field(settings, digest.cookie_value()))

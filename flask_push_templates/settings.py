@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_EARLY_HINTS_PROTOCOLS": ("HTTP/2", "HTTP/3"),
     "PUSH_EARLY_HINTS_NAVIGATIONS_ONLY": True,
     "PUSH_EARLY_HINTS_TEMPLATES": None,
+    # Endpoints never hinted: names or fnmatch patterns ("admin.*"). A 103 leaves before
+    # authentication: list the endpoints whose assets anonymous visitors must not see.
+    "PUSH_EARLY_HINTS_EXCLUDE": (),
     # Push once (push_once.py): a cookie digest of what was pushed to this client, so that
     # later responses mark those links nopush. Off by default: it sets a cookie.
     "PUSH_ONCE": False,
@@ -92,6 +95,7 @@ class Settings:
     early_hints_navigations_only: bool
     #: A path to a JSON file (read by early_hints.py), the validated mapping, or ``None``.
     early_hints_templates: str | TemplateMap | None
+    early_hints_exclude: tuple[str, ...]
     push_once: bool
     push_once_cookie: str
     push_once_max_age: int | None
@@ -152,6 +156,16 @@ class Settings:
             ),
             early_hints_templates=_early_hints_templates(
                 config.get("PUSH_EARLY_HINTS_TEMPLATES", DEFAULTS["PUSH_EARLY_HINTS_TEMPLATES"])
+            ),
+            early_hints_exclude=tuple(
+                get(
+                    "PUSH_EARLY_HINTS_EXCLUDE",
+                    lambda v: (
+                        isinstance(v, (list, tuple, set, frozenset))
+                        and all(_is_text(item) for item in v)
+                    ),
+                    "a list of endpoint names or patterns such as ['admin.*']",
+                )
             ),
             **_push_once(get),
             nonce_getter=_nonce_getter(config.get("PUSH_NONCE_GETTER")),

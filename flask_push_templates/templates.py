@@ -16,6 +16,7 @@ Pure: imports no Flask (Jinja, and the tag's own node recognition in :mod:`.jinj
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -50,7 +51,7 @@ class TemplateFacts:
     def __init__(self) -> None:
         self._trees: dict[str, tuple[_Uptodate, nodes.Template | None, TemplateInfo]] = {}
         self._certain: dict[str, tuple[AssetPush, ...]] = {}
-        self._closures: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._closures: dict[frozenset[str], tuple[str, ...]] = {}
         self._lock = threading.Lock()
 
     def _entry(self, env: Environment, name: str) -> tuple[nodes.Template | None, TemplateInfo]:
@@ -73,18 +74,19 @@ class TemplateFacts:
 
     def closure(self, env: Environment, names: Iterable[str]) -> list[str]:
         """``names`` and every template they extend, include or import, each once, in order."""
-        # Keyed by the names without repeats: a page that renders one partial a thousand
-        # times must not make a key (or a walk) a thousand names long.
+        # Keyed by the set of names: a page that renders partials a thousand times, in any
+        # order, makes one key of its distinct names (and one walk), not one per order.
         names = tuple(dict.fromkeys(names))
+        key = frozenset(names)
         # Without auto-reload the trees never change, and neither do their closures.
         if not env.auto_reload:
-            cached = self._closures.get(names)
+            cached = self._closures.get(key)
             if cached is not None:
                 return list(cached)
         seen: dict[str, None] = {}
-        pending = list(names)
+        pending = deque(names)
         while pending:
-            name = pending.pop(0)
+            name = pending.popleft()
             if name in seen:
                 continue
             seen[name] = None
@@ -93,7 +95,7 @@ class TemplateFacts:
             with self._lock:
                 if len(self._closures) >= self.MAX_CLOSURES:
                     self._closures.clear()
-                self._closures[names] = tuple(seen)
+                self._closures[key] = tuple(seen)
         return list(seen)
 
     def certain_pushes(self, env: Environment, names: Iterable[str]) -> list[AssetPush]:

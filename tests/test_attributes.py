@@ -6,6 +6,7 @@ attributes are also fuzzed through ``push_url()`` and whole responses.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flask_push_templates import PushError
+from flask_push_templates.attributes import build_link
 from tests.conftest import link, parsed
 from tests.fuzzing import (
     DESTINATIONS,
@@ -25,6 +27,7 @@ from tests.fuzzing import (
     same_target,
     sound_links,
 )
+from tests.linkheader import parse_link_header
 
 
 @pytest.mark.parametrize(
@@ -136,3 +139,61 @@ def test_special_attributes_in_any_case_are_applied_once_or_refused(
     [parsed] = sound_links(response)  # the strict parser refuses a second rel or type
     assert same_target(parsed, fuzz.url_of(asset))
     assert [name for name, _ in parsed.params].count("nopush") <= 1
+
+
+# Issue 14: what a fuzzer produces, surrogates, huge integers and non-finite floats
+# included, ends in a PushError or a link the strict parser reads back.
+WILD_TEXT = st.text(st.characters(codec=None), max_size=12)
+WILD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    WILD_TEXT,
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+
+
+@given(
+    url=st.one_of(WILD_TEXT, WILD_TEXT.map("/{}.css".format)),
+    destination=st.one_of(st.none(), st.sampled_from(["style", "script"]), WILD_TEXT),
+    attributes=st.lists(
+        st.tuples(
+            st.one_of(st.sampled_from(["weight", "rel", "title", "type"]), WILD_TEXT), WILD_VALUES
+        ),
+        max_size=3,
+    ),
+)
+def test_any_value_is_a_push_error_or_a_valid_link(
+    url: str, destination: str | None, attributes: list[tuple[str, Any]]
+) -> None:
+    try:
+        result = build_link(url, destination, attributes)
+    except PushError:
+        return
+    assert math.isfinite(result.weight)
+    [parsed_back] = parse_link_header(result.header_value)
+    assert parsed_back.target == result.url
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ({"weight": 10**400}, "401 digits"),
+        ({"weight": float("nan")}, "finite"),
+        ({"weight": float("inf")}, "finite"),
+        ({"weight": -float("inf")}, "finite"),
+        ({"title": "\ud800"}, "lone surrogate"),
+        ({"x\udfff": True}, "lone surrogate"),
+        ({"media": ["print"]}, "string, number or boolean"),
+    ],
+)
+def test_unwritable_attributes_are_push_errors(attributes: dict[str, Any], message: str) -> None:
+    with pytest.raises(PushError, match=message):
+        link("/a.css", **attributes)
+
+
+def test_a_surrogate_in_the_url_or_destination_is_a_push_error() -> None:
+    with pytest.raises(PushError, match="lone surrogate"):
+        link("/a\ud800.css")
+    with pytest.raises(PushError, match="lone surrogate"):
+        link("/a.css", "\ud800")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Blueprint, Flask, Response, render_template, stream_template
+from flask import Blueprint, Flask, Response, redirect, render_template, request, stream_template
 from werkzeug.datastructures import Headers
 from werkzeug.test import TestResponse
 
@@ -597,7 +597,7 @@ def test_static_files_never_get_a_103(make_app: AppFactory) -> None:
         assert sent == []  # not even the app manifest, on the first request
 
 
-def test_an_endpoint_seen_serving_json_is_not_hinted_until_it_serves_a_page(
+def test_an_endpoint_serving_json_is_not_hinted_while_json_is_not_the_minority(
     make_app: AppFactory,
 ) -> None:
     app = page_app(make_app)
@@ -612,11 +612,28 @@ def test_an_endpoint_seen_serving_json_is_not_hinted_until_it_serves_a_page(
     _, sent = get(app, "/api")
     assert hinted_targets(sent) == ["/static/global.css"]  # unknown yet: the manifest
     _, sent = get(app, "/api")
-    assert sent == []
+    assert sent == []  # one JSON answer, no page: off
     wants_json["on"] = False
+    get(app, "/api")  # one page, two JSON answers: still off
     get(app, "/api")
-    _, sent = get(app, "/api")
+    _, sent = get(app, "/api")  # as many pages as JSON answers now
     assert hinted_targets(sent) == ["/static/part.png", "/static/global.css"]
+
+
+def test_one_json_answer_does_not_switch_hints_off_for_everyone(make_app: AppFactory) -> None:
+    app = page_app(make_app)
+    get(app)
+    get(app, headers={"Accept": "application/json"})  # a navigation-like GET
+    wants = app.view_functions["page"]
+
+    def json_once() -> Response:
+        return Response("{}", mimetype="application/json")
+
+    app.view_functions["page"] = json_once
+    get(app)
+    app.view_functions["page"] = wants
+    _, sent = get(app)
+    assert "/static/part.png" in hinted_targets(sent)
 
 
 def test_fetches_do_not_teach(make_app: AppFactory) -> None:
@@ -632,12 +649,13 @@ def test_learner_not_a_page_then_a_page() -> None:
     learner = TemplateLearner()
     learner.learn("api", ["a.html"])
     learner.learn_not_page("api")
+    assert learner.serves_pages("api")  # as many pages as not
+    learner.learn_not_page("api")
     assert not learner.serves_pages("api")
-    assert learner.variants("api") == []
     assert learner.endpoints() == []
-    learner.learn("api", ["b.html"])
+    learner.learn("api", ["a.html"])
     assert learner.serves_pages("api")
-    assert learner.variants("api") == [("b.html",)]
+    assert learner.variants("api") == [("a.html",)]
     assert learner.serves_pages("never seen")
 
 
@@ -675,3 +693,135 @@ def test_templates_file_that_is_not_utf8_is_a_config_error(make_app: AppFactory)
             PUSH_EARLY_HINTS=True,
             PUSH_EARLY_HINTS_TEMPLATES="th.json",
         )
+
+
+# --- issue 14: hints other visitors cannot use or steer -----------------------------------
+
+ADMIN_TEMPLATES = {
+    "admin.html": "{% push 'js/admin/user-management.js' %}{% push 'admin.css' %}<p>admin",
+    "login.html": "<p>login",
+}
+
+
+def admin_app(make_app: AppFactory, **config: Any) -> Flask:
+    app = make_app(templates=ADMIN_TEMPLATES, PUSH_EARLY_HINTS=True, **config)
+
+    @app.route("/admin")
+    def admin() -> Any:
+        # Authentication runs in the view (or a before_request hook): after the 103.
+        if request_is_admin():
+            return render_template("admin.html")
+        return redirect("/login")
+
+    return app
+
+
+def request_is_admin() -> bool:
+    return request.headers.get("Authorization") == "Bearer admin"
+
+
+def test_after_a_redirect_an_endpoint_gets_no_103_naming_what_the_last_page_needed(
+    make_app: AppFactory,
+) -> None:
+    app = admin_app(make_app)
+    get(app, "/admin", headers={"Authorization": "Bearer admin"})
+    response, _ = get(app, "/admin")  # anonymous: redirected to the login page
+    assert response.status_code == 302
+    for _ in range(3):
+        response, sent = get(app, "/admin")
+        assert response.status_code == 302
+        assert sent == []  # nothing naming the admin's assets
+
+
+def test_an_endpoint_that_redirected_recently_is_not_hinted_after_an_admin_page(
+    make_app: AppFactory,
+) -> None:
+    app = admin_app(make_app)
+    get(app, "/admin")  # an anonymous visit, redirected: the endpoint refuses some requests
+    admin, sent = get(app, "/admin", headers={"Authorization": "Bearer admin"})
+    assert admin.status_code == 200 and sent == []
+    response, sent = get(app, "/admin")  # the next anonymous navigation after the admin page
+    assert response.status_code == 302
+    assert sent == []
+
+
+def test_excluded_endpoints_never_get_a_103(make_app: AppFactory) -> None:
+    app = admin_app(make_app, PUSH_EARLY_HINTS_EXCLUDE=["adm*"])
+    for _ in range(2):
+        get(app, "/admin", headers={"Authorization": "Bearer admin"})
+    response, sent = get(app, "/admin")  # the first anonymous request after admin renders
+    assert response.status_code == 302
+    assert sent == []
+
+
+def test_exclude_is_validated(make_app: AppFactory) -> None:
+    with pytest.raises(ConfigError, match="PUSH_EARLY_HINTS_EXCLUDE must be a list"):
+        make_app(PUSH_EARLY_HINTS_EXCLUDE="admin")
+
+
+def test_many_requests_for_one_kind_of_page_cannot_make_its_assets_everyones(
+    make_app: AppFactory,
+) -> None:
+    page = "{% extends 'layout.html' %}{% block body %}BODY{% endblock %}"
+    templates = {
+        "layout.html": "{% push 'layout.css' %}{% block body %}{% endblock %}",
+        "gallery.html": "{% push 'big-image.jpg' %}",
+        **{f"p/{n}.html": page.replace("BODY", "") for n in "ab"},
+        **{f"p/g{n}.html": page.replace("BODY", "{% include 'gallery.html' %}") for n in range(10)},
+    }
+    app = make_app(templates=templates, PUSH_EARLY_HINTS=True)
+    app.add_url_rule("/p/<slug>", "page", lambda slug: render_template(f"p/{slug}.html"))
+    get(app, "/p/a")
+    get(app, "/p/b")
+    for n in range(10):  # more than the learner keeps variants of, all with the gallery
+        get(app, f"/p/g{n}")
+    _, sent = get(app, "/p/a")
+    assert hinted_targets(sent) == ["/static/layout.css"]
+
+
+def test_a_cached_view_hit_does_not_erase_what_was_learned(make_app: AppFactory) -> None:
+    from flask_caching import Cache
+
+    app = page_app(make_app, CACHE_TYPE="SimpleCache")
+    cache = Cache(app)
+
+    @app.route("/cached")
+    @cache.cached(timeout=60)
+    def cached() -> str:
+        return render_template("page.html", user_asset="/media/avatar.png")
+
+    get(app, "/cached")  # renders: learned
+    for _ in range(3):
+        response, _ = get(app, "/cached")  # hits: no template runs
+        assert response.status_code == 200
+    _, sent = get(app, "/cached")
+    assert "/static/part.png" in hinted_targets(sent)
+
+
+class Timeout(BaseException):
+    """What gevent.Timeout is: a BaseException, so that ``except Exception`` misses it."""
+
+
+def test_a_base_exception_from_the_server_callable_costs_only_the_hint(
+    make_app: AppFactory,
+) -> None:
+    app = page_app(make_app)
+
+    def times_out(headers: list[tuple[str, str]]) -> None:
+        raise Timeout
+
+    response, _ = get(app, hints=times_out)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit])
+def test_a_request_to_stop_the_process_still_propagates(
+    make_app: AppFactory, stop: type[BaseException]
+) -> None:
+    app = page_app(make_app)
+
+    def stops(headers: list[tuple[str, str]]) -> None:
+        raise stop
+
+    with pytest.raises(stop):
+        get(app, hints=stops)

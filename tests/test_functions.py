@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+from flask import Flask, current_app
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flask_push_templates import PushError
+from flask_push_templates import PushError, PushTemplates, push_link_tags, push_url
+from tests.conftest import AppFactory
 from tests.fuzzing import (
     DESTINATIONS,
     FUZZ,
@@ -67,3 +72,64 @@ def test_many_pushes_come_back_in_order_each_once(
     assert len(links) == len(case)
     for parsed, (asset, destination, attributes) in zip(links, case, strict=True):
         check_link(parsed, asset, destination, attributes)
+
+
+@pytest.fixture(scope="module")
+def make_user_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """An app whose view pushes what the test puts in ``CASE``, guarded as README says."""
+    app = Flask("user_values", root_path=str(tmp_path_factory.mktemp("user-values")))
+    app.config.update(TESTING=True)
+    PushTemplates(app)
+
+    @app.route("/")
+    def index() -> str:
+        asset, weight, title = current_app.config["CASE"]
+        attributes = {"weight": weight, "title": title}
+        with contextlib.suppress(PushError):  # README: user values, guarded by PushError
+            push_url(asset, **{k: v for k, v in attributes.items() if v is not None})
+        return "<p>"
+
+    yield app
+
+
+#: What a user can hand a view (a query string, a form, JSON), lone surrogates included:
+#: JSON's "\ud800" decodes to one, and so does a path that Python's file system encoding
+#: could not decode.
+USER_TEXT = st.text(st.characters(codec=None), max_size=12)
+USER_NUMBERS = st.one_of(
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+
+
+@FUZZ
+@given(
+    asset=st.one_of(
+        USER_TEXT, st.builds("{}{}".format, st.sampled_from(["/", "x.css?q="]), USER_TEXT)
+    ),
+    weight=st.one_of(st.none(), USER_NUMBERS),
+    title=st.one_of(st.none(), USER_TEXT),
+)
+def test_push_url_of_user_values_guarded_by_push_error_never_fails_the_response(
+    make_user_app: Any, asset: str, weight: Any, title: Any
+) -> None:
+    client = make_user_app.test_client()
+    make_user_app.config["CASE"] = (asset, weight, title)
+    response = client.get("/")
+    assert response.status_code == 200
+    sound_links(response)
+
+
+def test_push_link_tags_writes_only_attributes_html_knows(make_app: AppFactory) -> None:
+    app = make_app()
+
+    @app.route("/")
+    def index() -> str:
+        push_url("a.css", onload="alert(1)", onerror="x", media="print", x_proxy_hint="1")
+        return str(push_link_tags())
+
+    response = app.test_client().get("/")
+    tag = response.get_data(as_text=True)
+    assert tag == '<link rel="preload" href="/static/a.css" as="style" media="print">'
+    # The header still carries every parameter: only HTML is limited.
+    assert "onload" in response.headers["Link"]

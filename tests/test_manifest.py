@@ -416,6 +416,21 @@ UNDECODABLE = [
 ]
 
 
+# Values JSON can carry that no header can (issue 14): each is the manifest's error, naming
+# the file and the entry, at start-up; saved in debug, the last good version is kept.
+UNWRITABLE = [
+    pytest.param('{"/a.js": {"weight": ' + "9" * 400 + "}}", "'/a.js'", id="400-digit-weight"),
+    pytest.param('{"/a.js": {"weight": NaN}}', "'/a.js'", id="nan-weight"),
+    pytest.param('{"/a.js": {"weight": Infinity}}', "'/a.js'", id="infinite-weight"),
+    pytest.param('{"/a.js": {"weight": -Infinity}}', "'/a.js'", id="minus-infinite-weight"),
+    pytest.param('{"/a\\ud800.js": {}}', "'/a\\ud800.js'", id="surrogate-in-url"),
+    pytest.param('{"/a.js": {"title": "\\ud800"}}', "'/a.js'", id="surrogate-in-value"),
+    pytest.param('{"/a.js": {"\\udfff": true}}', "'/a.js'", id="surrogate-in-name"),
+    pytest.param('{"/a.js": {"type": "\\ud800"}}', "'/a.js'", id="surrogate-in-type"),
+    pytest.param('{"page.html": {"/a.js": {"weight": NaN}}}', "'/a.js' of 'page.html'", id="group"),
+]
+
+
 @pytest.mark.parametrize(("text", "message"), UNDECODABLE)
 def test_undecodable_json_is_a_manifest_error_at_startup(
     tmp_path: Path, text: str, message: str
@@ -424,8 +439,8 @@ def test_undecodable_json_is_a_manifest_error_at_startup(
         manifest_app(tmp_path, text)
 
 
-@pytest.mark.parametrize(("text", "message"), UNDECODABLE)
-def test_undecodable_json_saved_in_debug_keeps_the_last_good_version(
+@pytest.mark.parametrize(("text", "message"), [*UNDECODABLE, *UNWRITABLE])
+def test_a_broken_manifest_saved_in_debug_keeps_the_last_good_version(
     tmp_path: Path, text: str, message: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = manifest_app(tmp_path, '{"/static/good.css": {}}', TEMPLATES_AUTO_RELOAD=True)
@@ -580,3 +595,31 @@ def test_concurrent_requests_while_a_debug_manifest_is_rewritten_see_whole_versi
     assert problems == []
     assert sum(seen.values()) == 1200
     assert len(seen) >= 2, seen  # the rewrites were seen, so the test tested something
+
+
+@pytest.mark.parametrize(("text", "entry"), UNWRITABLE)
+def test_unwritable_values_are_manifest_errors_naming_file_and_entry(
+    tmp_path: Path, text: str, entry: str
+) -> None:
+    with pytest.raises(ManifestError) as raised:
+        manifest_app(tmp_path, text)
+    message = str(raised.value)
+    assert message.startswith("push manifest ") and "m.json" in message
+    assert f"entry {entry}" in message
+
+
+def test_a_reload_that_fails_in_any_way_keeps_the_last_good_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = manifest_app(tmp_path, '{"/static/good.css": {}}', TEMPLATES_AUTO_RELOAD=True)
+    client = app.test_client()
+
+    def broken(text: str, path: str) -> None:
+        raise LookupError("a failure validation did not foresee")
+
+    monkeypatch.setattr(manifest_module, "parse_manifest", broken)
+    os.utime(tmp_path / "m.json", ns=(1, 1))
+    response = client.get("/")
+    assert response.status_code == 200
+    assert [link.target for link in sound_links(response)] == ["/static/good.css"]
+    assert "keeping the last valid version" in caplog.text

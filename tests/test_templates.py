@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 from flask import render_template, stream_template
 
+from flask_push_templates.state import get_state
 from tests.conftest import AppFactory, targets_of
 
 LAYOUT = {
@@ -129,3 +131,26 @@ def test_closures_are_remembered_and_bounded(
         assert facts.closure(app.jinja_env, [f"other{number}.html"]) == [f"other{number}.html"]
     assert len(facts._closures) <= 3
     assert facts.closure(app.jinja_env, ["base.html"]) == ["base.html", "foot.html"]
+
+
+def test_the_closure_cache_is_keyed_by_the_set_of_names(make_app: AppFactory) -> None:
+    # Issue 14: 1,000 partial renders a page, in an order that changes from page to page,
+    # must make one cached closure, not one per order.
+    partials = {f"p/{n}.html": "{% push 'x.css' %}" for n in range(40)}
+    app = make_app(
+        templates={**partials, "page.html": "{{ parts|join }}"},
+        files={"m.json": '{"page.html": {"/g.css": {}}}'},
+        PUSH_MANIFEST="m.json",
+    )
+    names = sorted(partials) * 25  # 1,000 renders
+
+    @app.route("/<int:seed>")
+    def page(seed: int) -> str:
+        random.Random(seed).shuffle(names)
+        parts = [render_template(name) for name in names]  # partials rendered by the view
+        return render_template("page.html", parts=parts)
+
+    client = app.test_client()
+    for seed in range(30):
+        assert client.get(f"/{seed}").status_code == 200
+    assert len(get_state(app).templates._closures) == 1

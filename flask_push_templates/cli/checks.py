@@ -27,7 +27,14 @@ from ..decorator import view_manifest_path
 from ..errors import ManifestError
 from ..jinja_ext import static_pushes
 from ..manifest import Manifest, line_of, load_manifest
-from ..pipeline import collect_links, fit_links, header_candidates, header_size, prepare
+from ..pipeline import (
+    collect_links,
+    fit_links,
+    header_candidates,
+    header_size,
+    left_out,
+    prepare,
+)
 from ..pushes import AssetPush
 from ..recording import PageRecord
 from ..state import PushState, get_state
@@ -238,13 +245,13 @@ class _Checker:
         kept = fit_links(candidates, settings.max_links, settings.max_header_bytes)
         if len(kept) == len(candidates):
             return
-        dropped = [link.url for link in candidates[len(kept) :]]
+        dropped = [link.url for link in left_out(candidates, kept)]
         shown = ", ".join(dropped[:3]) + (", ..." if len(dropped) > 3 else "")
         self.problem(
             f"{what}: {len(candidates)} links make a {size}-byte Link header, over "
             f"PUSH_MAX_LINKS={settings.max_links} or "
-            f"PUSH_MAX_HEADER_BYTES={settings.max_header_bytes}: the {len(dropped)} of lowest "
-            f"weight would be left out ({shown})"
+            f"PUSH_MAX_HEADER_BYTES={settings.max_header_bytes}: {len(dropped)} that do not fit "
+            f"would be left out ({shown})"
         )
 
 

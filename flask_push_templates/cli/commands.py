@@ -473,7 +473,7 @@ def _show_lines(page: PageLinks, app: Flask) -> list[str]:
         settings = get_state(app).settings
         lines.append(
             f"Left out (over PUSH_MAX_LINKS={settings.max_links} or "
-            f"PUSH_MAX_HEADER_BYTES={settings.max_header_bytes}, lowest weight first):"
+            f"PUSH_MAX_HEADER_BYTES={settings.max_header_bytes}; those that did not fit):"
         )
         lines.extend(_link_lines(page.left_out))
     lines.extend(_early_hint_lines(page))

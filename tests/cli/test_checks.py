@@ -145,7 +145,7 @@ def test_check_reports_header_budget_overruns(make_app: AppFactory, tmp_path: Pa
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         "template 'page.html': 3 links make a 118-byte Link header, over PUSH_MAX_LINKS=2 or "
-        "PUSH_MAX_HEADER_BYTES=2048: the 1 of lowest weight would be left out (/static/c.css)"
+        "PUSH_MAX_HEADER_BYTES=2048: 1 that do not fit would be left out (/static/c.css)"
     ]
 
 

@@ -67,7 +67,7 @@ def test_show_tells_views_templates_and_own_headers_apart(make_app: AppFactory) 
         "      from {% push %} in base.html, line 1",
         "  </static/dynamic.png>; rel=preload; as=image",
         "      from push_url in template page.html",
-        "Left out (over PUSH_MAX_LINKS=3 or PUSH_MAX_HEADER_BYTES=2048, lowest weight first):",
+        "Left out (over PUSH_MAX_LINKS=3 or PUSH_MAX_HEADER_BYTES=2048; those that did not fit):",
         "  </static/late.png>; rel=preload; as=image",
         "      from view 'page' (push_url or push_url_for)",
         "103 Early Hints: off (PUSH_EARLY_HINTS is False)",

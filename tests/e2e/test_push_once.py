@@ -169,3 +169,55 @@ def test_with_early_hints_the_second_visit_is_not_pushed_from_the_103_either(
     hinted = parse_link_fields([value for name, value in hint.headers if name == "link"])
     assert {link.target for link in hinted if link.has("nopush")} >= set(PUSHED)
     assert second.pushed_paths == []
+
+
+# --- issue 14: the push-once cookie at its maximum, behind nginx's default buffers ---------
+
+MANY_ROUTE = """
+
+@app.route("/many/<int:n>")
+def many(n):
+    # 20 assets no earlier page named: every page adds 20 entries to the cookie.
+    for i in range(20):
+        push_url(f"/static/theme.css?v=page-{n}-asset-{i}-of-this-long-url")
+    return "<p>many</p>"
+"""
+
+
+def test_push_once_at_its_maximum_never_makes_nginx_answer_502(app_dir: Path) -> None:
+    require("gunicorn")
+    require("nginx")
+    require("h2")
+    (app_dir / "many_once_app.py").write_text(
+        APP.replace("PushTemplates\n", "PushTemplates, push_url\n") + MANY_ROUTE
+    )
+    config = {"PUSH_ONCE_MAX_ENTRIES": 512}  # the documented maximum
+    with (
+        servers.gunicorn_server(
+            "many_once_app:app",
+            cwd=app_dir,
+            pythonpath=[REPO],
+            env={"ONCE_CONFIG": json.dumps(config)},
+            worker_class="gthread",
+            threads=4,
+        ) as app,
+        # nginx's default proxy_buffer_size (4 KiB): what the budget is a share of.
+        servers.nginx_proxy(app.port) as proxy,
+    ):
+        cookie: str | None = None
+        for n in range(50):
+            headers = [("cookie", cookie)] if cookie else []
+            response = h2client.get(proxy.url(f"/many/{n}"), headers=headers)
+            assert response.status == 200, (n, response.status)
+            # The cookie's room comes out of the links' (up to half the budget).
+            assert len(links(response)) >= 12
+            set_cookies = [v for v in response.header("set-cookie") if "push_once=" in v]
+            assert set_cookies, n  # something new every page: the cookie keeps up
+            added = response.header("link") + set_cookies
+            assert sum(len(value) + 2 for value in added) <= 2048  # PUSH_MAX_HEADER_BYTES
+            cookie = cookie_of(response)
+        # The cookie kept its newest entries: the last page is not pushed again.
+        again = h2client.get(proxy.url("/many/49"), headers=[("cookie", cookie)])
+        assert again.status == 200
+        assert again.pushed_paths == []
+        assert all(link.has("nopush") for link in links(again))

@@ -1,0 +1,151 @@
+"""The header a response gets: which responses, the merge with the view's own ``Link``
+fields, and the budget that covers every header the extension adds (issue 14)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from flask import Response, render_template_string
+
+from flask_push_templates import push_url
+from tests.conftest import AppFactory, targets_of
+from tests.linkheader import parse_link_fields
+
+#: nginx's default proxy_buffer_size is 4 KiB; README promises the extension's headers
+#: stay within half of it (PUSH_MAX_HEADER_BYTES' default).
+SHARE = 2048
+
+
+def added_size(response: Response, own: int = 0) -> int:
+    """What the extension's fields cost, counted as the budget counts (value + 2 each)."""
+    values = response.headers.getlist("Link") + response.headers.getlist("Set-Cookie")
+    return sum(len(value) + 2 for value in values) - own
+
+
+def test_a_link_that_does_not_fit_is_skipped_and_the_next_ones_kept(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app()
+    signed = "https://cdn.example/big.js?sig=" + "x" * 2100
+
+    @app.route("/")
+    def index() -> str:
+        push_url(signed, weight=9)  # first in priority order, and alone over the budget
+        for n in range(10):
+            push_url(f"small{n}.css")
+        return "<p>"
+
+    with caplog.at_level(logging.WARNING):
+        response = app.test_client().get("/")
+    assert targets_of(response) == [f"/static/small{n}.css" for n in range(10)]
+    [warning] = [r.getMessage() for r in caplog.records if "left out" in r.getMessage()]
+    assert "1 of 11 links" in warning
+    assert signed[:60] in warning and "lowest weights" not in warning
+
+
+@pytest.mark.parametrize("status", [204, 205, 206])
+def test_bodiless_and_partial_responses_get_no_links_and_no_cookie(
+    make_app: AppFactory, status: int
+) -> None:
+    app = make_app(PUSH_ONCE=True)
+
+    @app.route("/")
+    def index() -> Response:
+        push_url("a.css")
+        return Response("", status=status, mimetype="text/html")
+
+    response = app.test_client().get("/")
+    assert response.headers.get("Link") is None
+    assert response.headers.get("Set-Cookie") is None
+
+
+def test_push_once_at_its_maximum_stays_within_the_budget_page_after_page(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(PUSH_ONCE=True, PUSH_ONCE_MAX_ENTRIES=512)
+
+    @app.route("/<int:n>")
+    def page(n: int) -> str:
+        return render_template_string(
+            "{% for i in range(12) %}{% push 'assets/p' ~ n ~ '-' ~ i ~ '.css' %}{% endfor %}<p>",
+            n=n,
+        )
+
+    client = app.test_client()
+    cookies = 0
+    for n in range(60):
+        response = client.get(f"/{n}")
+        assert response.status_code == 200
+        assert len(targets_of(response)) == 12
+        assert added_size(response) <= SHARE
+        cookies += bool(response.headers.getlist("Set-Cookie"))
+    assert cookies == 60  # every page pushed something new: the cookie kept up
+    # The cookie kept the newest entries: this page's links are nopush on a second visit.
+    again = parse_link_fields(client.get("/59").headers.getlist("Link"))
+    assert all(("nopush", None) in link.params for link in again)
+
+
+def test_the_budget_counts_the_views_own_fields_before_the_cookie(make_app: AppFactory) -> None:
+    app = make_app(PUSH_ONCE=True, PUSH_ONCE_MAX_ENTRIES=512, PUSH_MAX_HEADER_BYTES=400)
+    own = "</own.js>; rel=preload; as=script"
+
+    @app.route("/")
+    def index() -> Response:
+        for n in range(30):
+            push_url(f"a{n}.css")
+        response = Response("<p>")
+        response.headers["Link"] = own
+        return response
+
+    response = app.test_client().get("/")
+    assert added_size(response) <= 400
+    assert response.headers.getlist("Set-Cookie")  # room was left for some entries
+
+
+def test_merge_compares_normalised_targets(make_app: AppFactory) -> None:
+    app = make_app()
+
+    @app.route("/")
+    def index() -> Response:
+        push_url("/c,d.css")
+        push_url("/x.css")
+        push_url("/%7Euser.css")
+        response = Response("<p>")
+        response.headers.add("Link", "</c%2cd.css>; rel=preload; as=style")
+        response.headers.add("Link", '</y.css>; rel=preload; as=style; title="see </x.css>, ok"')
+        response.headers.add("Link", "</~user.css>; rel=preload; as=style")
+        return response
+
+    targets = targets_of(app.test_client().get("/"))
+    assert sorted(targets) == ["/c%2cd.css", "/x.css", "/y.css", "/~user.css"]
+
+
+def test_link_targets_reads_quoted_strings_as_strings() -> None:
+    from flask_push_templates.headers import link_targets, normalized_target
+
+    value = '<a.css>; title="x, <b.css>; \\"q\\"", <c.css>;rel=preload,,  <d.css>'
+    assert list(link_targets(value)) == ["a.css", "c.css", "d.css"]
+    assert normalized_target("/c%2cd.css") == normalized_target("/c,d.css") == "/c%2Cd.css"
+    assert normalized_target("/%7e.css") == "/~.css"
+
+
+def test_a_cached_views_hit_keeps_its_view_manifest_links(make_app: AppFactory) -> None:
+    # README's recipe for Flask-Caching: @http2push outside @cache.cached runs on hits too.
+    from flask_caching import Cache
+
+    from flask_push_templates import http2push
+
+    app = make_app(files={"view.json": '{"/static/v.js": {}}'}, CACHE_TYPE="SimpleCache")
+    cache = Cache(app)
+
+    @app.route("/")
+    @http2push("view.json")
+    @cache.cached(timeout=60)
+    def index() -> str:
+        return render_template_string("{% push 'a.css' %}<p>")
+
+    client = app.test_client()
+    assert targets_of(client.get("/")) == ["/static/a.css", "/static/v.js"]
+    for _ in range(2):  # hits: no template runs
+        assert targets_of(client.get("/")) == ["/static/v.js"]
