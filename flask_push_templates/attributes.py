@@ -48,13 +48,25 @@ def build_link(
         ``type`` and anything else that passes through (``nonce``, ``integrity``, ``media``...).
     :raises PushError: naming the asset and the offending value, with the accepted choices.
     """
-    # Checked before the cache: a value that cannot be hashed or encoded would otherwise
-    # escape as a TypeError or UnicodeEncodeError instead of naming the push.
+    # The type is part of the key: 0 == False and 1 == True, but they mean different things.
+    key = tuple((name, value, type(value)) for name, value in attributes)
+    try:
+        return _build_link(url, destination, key)
+    except TypeError:
+        # An unhashable value never reaches the cache: say which value it is.
+        _check_values(url, destination, key)
+        raise
+
+
+def _check_values(
+    url: object, destination: object, attributes: tuple[tuple[object, object, type], ...]
+) -> None:
+    """Refuse what no header can carry, naming it: non-strings where strings are needed,
+    lone surrogates (no UTF-8 can encode them), values that are not scalars."""
     check_text(url, "the URL", url)
     if destination is not None:
         check_text(url, "the destination", destination)
-    key: list[tuple[str, AttributeValue, type]] = []
-    for name, value in attributes:
+    for name, value, _ in attributes:
         check_text(url, "an attribute name", name)
         if value is not None and not isinstance(value, (str, int, float, bool)):
             raise PushError(
@@ -63,9 +75,6 @@ def build_link(
             )
         if isinstance(value, str):
             check_text(url, f"attribute {name!r}", value)
-        # The type is part of the key: 0 == False and 1 == True, but they mean different things.
-        key.append((name, value, type(value)))
-    return _build_link(url, destination, tuple(key))
 
 
 def check_text(url: object, what: str, value: object) -> None:
@@ -85,6 +94,8 @@ def check_text(url: object, what: str, value: object) -> None:
 def _build_link(
     url: str, destination: str | None, attributes: tuple[tuple[str, AttributeValue, type], ...]
 ) -> Link:
+    # Inside the cache: once per distinct push (an exception is never cached).
+    _check_values(url, destination, attributes)
     options = _LinkOptions(url)
     for name, value, _ in attributes:
         options.apply(name, value)

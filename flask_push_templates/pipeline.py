@@ -118,7 +118,8 @@ def header_candidates(links: LinkSet, state: PushState) -> list[Link]:
     other origins (``PUSH_PRECONNECT``), which are few, small, and what a connection to a
     CDN waits for first. Needs a request context (the page's origin)."""
     ordered = links.by_priority()
-    if not state.settings.preconnect:
+    # Most pages name no other origin: the page's own is looked up only for those that do.
+    if not state.settings.preconnect or not any("//" in link.url[:8] for link in ordered):
         return ordered
     return [*preconnects(ordered, request.host_url.rstrip("/").lower()), *ordered]
 

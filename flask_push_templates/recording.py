@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import current_app, g, has_app_context, has_request_context
 
-from .attributes import build_link, check_text
+from .attributes import build_link
 from .errors import PushError
 from .links import Link
 from .linkset import LinkSet
@@ -112,8 +112,6 @@ def record_push(
         raise PushError(f"push: the asset must be a file name, path or URL, not {asset!r}")
     if destination is not None and not isinstance(destination, str):
         raise PushError(f"push of {asset!r}: the destination must be a string, not {destination!r}")
-    # Before url_for, which would raise UnicodeEncodeError on a lone surrogate.
-    check_text(asset, "the asset", asset)
     attributes = attributes or {}
     record = page_record()
     if record is not None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Flask, current_app, has_request_context, request, url_for
 
-from .attributes import build_link
+from .attributes import build_link, check_text
 from .links import Link
 from .pushes import AssetPush
 from .uri import is_url
@@ -116,16 +116,23 @@ class RequestUrls:
             return asset
         key = self._key
         if key is None:
-            return build_url(self._endpoint, filename=asset)
+            return self._static_url(asset)
         urls = self._resolver._urls
         cache_key = (asset, *key)
         url = urls.get(cache_key)
         if url is None:
-            url = build_url(self._endpoint, filename=asset)
+            url = self._static_url(asset)
             if len(urls) >= AssetResolver.MAX_URLS:
                 urls.clear()
             urls[cache_key] = url
         return url
+
+    def _static_url(self, asset: str) -> str:
+        try:
+            return build_url(self._endpoint, filename=asset)
+        except UnicodeEncodeError:
+            check_text(asset, "the asset", asset)  # raises PushError, naming it
+            raise
 
     def expand(self, push: AssetPush) -> tuple[AssetPush, ...]:
         """The pushes ``push`` stands for: a Vite entry's files, else ``push`` itself."""
