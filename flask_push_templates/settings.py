@@ -72,6 +72,8 @@ class Settings:
     early_hints_navigations_only: bool = True
     #: A path to a JSON file (read by early_hints.py), the validated mapping, or ``None``.
     early_hints_templates: str | TemplateMap | None = None
+    #: The most bytes of the app's static files one 103 may name; ``None``: no limit.
+    early_hints_max_bytes: int | None = None
     push_once: bool = False
     push_once_cookie: str = "push_once"
     push_once_max_age: int | None = 7 * 24 * 3600
@@ -128,6 +130,7 @@ class Settings:
             early_hints_templates=_early_hints_templates(
                 config.get("PUSH_EARLY_HINTS_TEMPLATES", DEFAULTS["PUSH_EARLY_HINTS_TEMPLATES"])
             ),
+            early_hints_max_bytes=_early_hints_max_bytes(config),
             **_push_once(get),
             nonce_getter=_nonce_getter(config.get("PUSH_NONCE_GETTER")),
         )
@@ -216,6 +219,21 @@ def _nonce_getter(value: Any) -> Callable[[], Any] | None:
     if not callable(getter):
         raise ConfigError(f"PUSH_NONCE_GETTER {value!r} names {getter!r}, which is not callable")
     return getter  # type: ignore[no-any-return]
+
+
+#: Issue #17's byte budget for a 103. Kept out of DEFAULTS until README.rst's table
+#: documents it (tests/test_readme.py holds the two equal); then it joins DEFAULTS.
+EARLY_HINTS_MAX_BYTES_KEY = "PUSH_EARLY_HINTS_MAX_BYTES"
+
+
+def _early_hints_max_bytes(config: Mapping[str, Any]) -> int | None:
+    value = config.get(EARLY_HINTS_MAX_BYTES_KEY)
+    if value is None or (_is_positive_int(value)):
+        return value
+    raise ConfigError(
+        f"{EARLY_HINTS_MAX_BYTES_KEY} must be None (no limit) or a whole number of bytes "
+        f"of at least 1, not {value!r}"
+    )
 
 
 def _early_hints_templates(value: Any) -> str | TemplateMap | None:
