@@ -1,13 +1,31 @@
-"""Page-load benchmark of issue #7: what Link headers and 103 Early Hints gain in a browser.
+"""Page-load benchmark (issues #7 and #17): what Link headers and 103 Early Hints gain.
 
 Method
 ------
-``example_app`` is served by gunicorn (1 worker, gthread, 4 threads) over HTTP/2 with TLS
-(``--http-protocols h2,h1``) and loaded by headless Debian Chromium (Playwright) through
-``delay_proxy.py``, an asyncio TCP proxy on loopback that delays each direction by RTT/2
-(default RTT 150 ms; the TCP handshake is charged one RTT too). Chromium's own throttling
-(CDP ``Network.emulateNetworkConditions``) is not used: it delays responses inside the
-browser after the fact, 103 responses included, which hides what hints gain.
+``example_app`` is served by gunicorn (1 worker, gthread, 4 threads) and loaded by
+headless Debian Chromium (Playwright) through ``delay_proxy.py``, an asyncio TCP proxy on
+loopback that models each direction as a link: a bandwidth bottleneck (``--mbps``,
+default 10 Mbit/s; 0: none) with a queue of one bandwidth-delay product, then a delay of
+RTT/2 (``--rtt-ms``, default 150 ms; the TCP handshake is charged one RTT too). Chromium's
+own throttling (CDP ``Network.emulateNetworkConditions``) is not used: it delays
+responses inside the browser after the fact, 103 responses included, which hides what
+hints gain.
+
+Topologies (``--topology``, one command each):
+
+* ``direct``: gunicorn speaks HTTP/2 with TLS (``--http-protocols h2,h1``) and serves the
+  static files too (issue #7's set-up);
+* ``caddy``, ``apache``: the front of ``tests/e2e/fronts/`` (the configuration the e2e
+  tests and the README give) speaks HTTP/2 with TLS, serves ``/static/`` from disk and
+  proxies the rest to gunicorn over HTTP/1.1 (so the app hints HTTP/1.1 requests too:
+  ``PUSH_EARLY_HINTS_PROTOCOLS=["HTTP/1.1", "HTTP/2"]``). Requests are counted at the
+  front's access log.
+
+Assets (``--assets``): ``realistic`` (default) copies example_app into a temporary
+directory and grows its CSS and modules with a trailing comment of random text to
+``REALISTIC_SIZES``: about 600 KB of CSS, font (the 19 KB font as it is) and modules,
+where transfer time matters; ``example`` serves the committed, tiny files (issue #7's
+configuration, with ``--mbps 0``).
 
 The server certificate is signed by a throwaway CA that Chromium trusts through an NSS db
 under a temporary ``HOME``: with an untrusted certificate Chromium does not reuse what a
@@ -31,6 +49,13 @@ scenarios below:
   ["index.html"]}`` (what ``learned_templates()`` writes for this page) and no warm-up.
   Its first load is the worker's very first request, and an endpoint with a deployed map
   is never learned, so every load gets the 103 a first request gets;
+* ``103 budget``: as ``103+link`` with ``PUSH_EARLY_HINTS_MAX_BYTES`` (``--hint-budget-kb``,
+  default 200 KB, about 10 Mbit/s x (300 ms view - 150 ms RTT)): the 103 names only the
+  files that fit, in priority order (here the CSS, the font and the logo); the rest
+  starts from the final ``Link`` header;
+* ``cached``: no hints, and the page loaded once before in the same browser context, so
+  every asset is in its HTTP cache (the practical limit); in ``cold`` the proxy then
+  resets the connection, so the measured load opens a new one;
 * ``reference``: ``PUSH_EARLY_HINTS=False`` plus a hand-written, page-specific 103 sent by
   a WSGI middleware before the app runs, whose ``Link`` value is the page's own final
   ``Link`` header (taken from the ``link`` server) less its one non-static link (the
@@ -65,19 +90,30 @@ Each load also records which assets Resource Timing says came from the 103
 and, from gunicorn's access log, how many times each URL was requested: a URL requested
 twice in one load is an error.
 
-What limits every 103 here: gunicorn 27's gthread worker serves the streams of one HTTP/2
-connection one after another (``handle_http2`` in ``gunicorn/workers/gthread.py``; a
+What limits every 103 in ``direct``: gunicorn 27's gthread worker serves the streams of
+one HTTP/2 connection one after another (``handle_http2`` in ``gunicorn/workers/gthread.py``; a
 probe asking for a static file 20 ms after a page whose view sleeps 300 ms got the file
 at 325 ms). The files a 103 names are requested while the view runs but sent only once
 it has returned, so a 103 saves the requests' trip and the discovery chain (about one RTT
-per level), not the view's time. This holds for the reference too.
+per level), not the view's time. This holds for the reference too. A front serving the
+static files sends them while the view runs.
+
+Issue #17's limits, per scenario: the bandwidth limit = the navigation's ``requestStart``
++ 2 RTT (the 103's trip, then the assets') + total asset bytes / bandwidth + what the
+``cached`` load spends after its HTML's ``responseEnd``. Where the view can hide the
+transfer (bytes / bandwidth <= view - RTT), ``103+link`` should come within 1.05x of
+``cached``; where it cannot, within 1.10x of the bandwidth limit, with the HTML's
+``responseEnd`` within 1.05x of ``none``'s (a policy row, ``103 budget``, may meet them
+instead); ``103 deployed`` within 0.03 of ``103+link`` (ratios to ``none``).
 
 Results: a table per scenario and configuration (median, interquartile range, min-max,
-ratio of medians to ``none``, and the medians of the font's and the module's times,
-to see which one decided), printed and written to ``results/page_load.md``, raw loads
-to ``results/page_load.csv``, and a plot to ``results/page_load.png`` (needs
-matplotlib, an optional benchmark-only dependency: ``pip install matplotlib``; without it
-the plot is skipped). The targets of issue #7 (ratio to ``none``, measured here with a
+ratio of medians to ``none``, the medians of the font's and the module's times, to see
+which one decided, and of the HTML's ``responseEnd``), printed and written to
+``results/page_load-TOPOLOGY-ASSETS-MBPSmbit-viewMS.md``, raw loads to the ``.csv`` of
+the same name, and a plot to its ``.png`` (needs matplotlib, an optional
+benchmark-only dependency: ``pip install '.[bench]'``; without it the plot is skipped).
+The targets of issue #7 (checked for ``direct --assets example --mbps 0`` only; ratio to
+``none``, measured here with a
 hand-written 103: cold ``link`` 0.86, ``103+link`` 0.72; open connection 0.81 and 0.62)
 must be reached within 0.03, and ``103+link`` must also come within 0.03 of the
 ``reference`` measured in the same run (the like-for-like form of the same target: the
@@ -85,10 +121,11 @@ issue's figures come from another page, whose baseline differs).
 
 Run from the repository root, after ``pip install '.[test]'``::
 
-    python tests/benchmarks/bench_page_load.py [--loads 10] [--rtt-ms 150] [--view-ms 300]
+    python tests/benchmarks/bench_page_load.py [--topology direct|caddy|apache]
+        [--view-ms 300] [--mbps 10] [--assets realistic|example] [--loads 10] [--rtt-ms 150]
 
 Exit status 1 if an asset was downloaded twice, a load went wrong (not HTTP/2, the wrong
-kind of connection, the font unused) or a target of issue #7 is missed; a load whose
+kind of connection, the font unused) or a target of issue #7 or #17 is missed; a load whose
 resources never became ready stops the run with an error (every process is stopped).
 """
 
