@@ -748,6 +748,8 @@ def issue17_lines(
         "| / limit | HTML responseEnd ms (none) | HTML ratio | targets met |",
         "|---|---|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
+    if not any(r.config == "cached" for r in rows):
+        return [], True  # no limit without the cached load
     all_met = True
     for scenario in SCENARIOS:
         none, cached = by_key.get((scenario, "none")), by_key.get((scenario, "cached"))
@@ -1110,7 +1112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "",
         f"{run.environment}; topology `{args.topology}`; the page's static files "
         f"{run.asset_bytes:,} bytes ({args.assets}); RTT {args.rtt_ms:g} ms and {bandwidth} "
-        "each way (delaying TCP proxy, bottleneck queue of one bandwidth-delay product); view "
+        "each way (delaying TCP proxy"
+        + (", bottleneck queue of one bandwidth-delay product" if args.mbps else "")
+        + "); view "
         f"{args.view_ms:g} ms, loads per row: {args.loads}, interleaved; the run took "
         f"{time.monotonic() - started:.0f} s, load average {run.load_average[0]:.1f} before "
         f"and {run.load_average[1]:.1f} after (2 cores: above 2, other processes competed "
