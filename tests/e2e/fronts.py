@@ -6,8 +6,9 @@ disk itself and proxies everything else to the app over HTTP/1.1, relaying the a
 under ``tests/e2e/fronts/`` unchanged (:data:`CONFIG_FILES`): the files take their
 addresses and paths from environment variables, which both Caddy (``{$NAME}``) and
 Apache (``${NAME}``) substitute themselves, so the README can print the very file that
-the tests and the page-load benchmark run. Only process plumbing (modules, pid file,
-error log, user) is added around Apache's file here.
+the tests and the page-load benchmark run. Around Apache's file only what Debian's own
+``apache2.conf`` would provide is added (modules, ``TypesConfig``, the TLS session cache,
+pid file, error log, user).
 
 Use them like::
 
