@@ -98,10 +98,13 @@ hooks; what is learned lives in :mod:`.learning`, which requests qualify in
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response, current_app, request
+from werkzeug.security import safe_join
 
 from . import push_once
 from .decorator import view_manifest_path
@@ -147,10 +150,57 @@ def hint_links(app: Flask, state: PushState, endpoint: str) -> list[Link]:
     links = collect_links(app, state, page, body_rendered=False)
     candidates = [link for link in header_candidates(links, state) if link.rel in HINT_RELATIONS]
     settings = state.settings
+    candidates = within_byte_budget(app, candidates, settings.early_hints_max_bytes)
     # Apache (H2EarlyHints) pushes what a 103 names, as it does for the final header; the
     # final response sets the push-once cookie. No CSP nonce: see csp.py.
     candidates = prepare(candidates, state, push_once.from_request(settings), nonce=False)
     return fit_links(candidates, settings.max_links, settings.max_header_bytes)
+
+
+def within_byte_budget(app: Flask, links: Sequence[Link], budget: int | None) -> list[Link]:
+    """The *links*, in their order, whose static files add up to at most *budget* bytes
+    (``PUSH_EARLY_HINTS_MAX_BYTES``).
+
+    A 103 that names more bytes than the connection carries while the view runs makes the
+    page itself arrive later: the server has already queued the hinted files when the
+    HTML is ready, and the HTML waits behind them. A link that does not fit is left out
+    (the final ``Link`` header still names it) and a later, smaller one may still fit.
+    Sizes are those of the files in the app's static folder; a link that is not one of
+    them (another origin, a view, a blueprint's folder, a missing file) costs nothing.
+    ``None``: no budget.
+    """
+    if budget is None:
+        return list(links)
+    kept: list[Link] = []
+    spent = 0
+    for link in links:
+        size = static_file_size(app, link.url)
+        if size is not None:
+            if spent + size > budget:
+                continue
+            spent += size
+        kept.append(link)
+    return kept
+
+
+def static_file_size(app: Flask, url: str) -> int | None:
+    """The size of the app's static file at *url* (as ``url_for`` built it), else ``None``.
+
+    Needs a request context (the URL starts with the request's script root).
+    """
+    if app.static_folder is None or app.static_url_path is None:
+        return None
+    prefix = request.script_root + app.static_url_path.rstrip("/") + "/"
+    parts = urlsplit(url)
+    if parts.netloc or not parts.path.startswith(prefix):
+        return None
+    filename = safe_join(app.static_folder, unquote(parts.path.removeprefix(prefix)))
+    if filename is None:
+        return None
+    try:
+        return os.path.getsize(filename)
+    except OSError:
+        return None
 
 
 def hint_header(app: Flask, state: PushState, endpoint: str) -> str | None:

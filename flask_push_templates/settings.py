@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_EARLY_HINTS_PROTOCOLS": ("HTTP/2", "HTTP/3"),
     "PUSH_EARLY_HINTS_NAVIGATIONS_ONLY": True,
     "PUSH_EARLY_HINTS_TEMPLATES": None,
+    # The most bytes of static files one 103 may name (early_hints.within_byte_budget):
+    # a 103 naming more than the connection carries while the view runs delays the HTML.
+    "PUSH_EARLY_HINTS_MAX_BYTES": None,
     # Endpoints never hinted: names or fnmatch patterns ("admin.*"). A 103 leaves before
     # authentication: list the endpoints whose assets anonymous visitors must not see.
     "PUSH_EARLY_HINTS_EXCLUDE": (),
@@ -96,6 +99,8 @@ class Settings:
     #: A path to a JSON file (read by early_hints.py), the validated mapping, or ``None``.
     early_hints_templates: str | TemplateMap | None
     early_hints_exclude: tuple[str, ...]
+    #: The most bytes of the app's static files one 103 may name; ``None``: no limit.
+    early_hints_max_bytes: int | None
     push_once: bool
     push_once_cookie: str
     push_once_max_age: int | None
@@ -156,6 +161,11 @@ class Settings:
             ),
             early_hints_templates=_early_hints_templates(
                 config.get("PUSH_EARLY_HINTS_TEMPLATES", DEFAULTS["PUSH_EARLY_HINTS_TEMPLATES"])
+            ),
+            early_hints_max_bytes=get(
+                "PUSH_EARLY_HINTS_MAX_BYTES",
+                lambda v: v is None or _is_positive_int(v),
+                "None (no limit) or a whole number of bytes of at least 1",
             ),
             early_hints_exclude=tuple(
                 get(

@@ -154,6 +154,9 @@ def test_off_by_default_registers_no_hooks(make_app: AppFactory) -> None:
             "'index' must map to a list of template names, not 'index.html'",
         ),
         ("PUSH_EARLY_HINTS_TEMPLATES", {"": ["a.html"]}, "must be non-empty strings, not ''"),
+        ("PUSH_EARLY_HINTS_MAX_BYTES", 0, "whole number of bytes of at least 1, not 0"),
+        ("PUSH_EARLY_HINTS_MAX_BYTES", "200kB", "must be None (no limit) or a whole number"),
+        ("PUSH_EARLY_HINTS_MAX_BYTES", True, "of at least 1, not True"),
         ("PUSH_EARLY_HINTS_TEMPLATES", ["a.html"], 'such as {"index": ["index.html"]}, not'),
     ],
 )
@@ -374,6 +377,54 @@ def test_hint_respects_nopush_and_the_header_budget(make_app: AppFactory) -> Non
     # The heaviest push (part.png, weight 3) is kept first.
     assert links[0].target == "/static/part.png"
     assert all(link.has("nopush") for link in links)
+
+
+#: Sizes of the standard page's static files for the byte budget; page.js is the big one.
+STATIC_SIZES = {
+    "part.png": 300,
+    "page.js": 5000,
+    "base.css": 200,
+    "fonts/body.woff2": 400,
+    "group.js": 100,
+    "view.js": 50,
+}
+
+
+def budget_app(make_app: AppFactory, budget: int | None) -> Flask:
+    """The learned standard page with STATIC_SIZES on disk (global.css, layout.png absent)."""
+    app = learned_app(make_app, PUSH_EARLY_HINTS_MAX_BYTES=budget)
+    assert app.static_folder is not None
+    for name, size in STATIC_SIZES.items():
+        write(Path(app.static_folder) / name, b"x" * size)
+    return app
+
+
+@pytest.mark.parametrize("script_root", [None, "/shop"])
+def test_the_byte_budget_leaves_out_what_does_not_fit(
+    make_app: AppFactory, script_root: str | None
+) -> None:
+    prefix = script_root or ""
+    _, unlimited = get(budget_app(make_app, None), script_root=script_root)
+    # Everything but page.js: 300 + 200 + 400 + 100 + 50 bytes.
+    response, sent = get(budget_app(make_app, 1050), script_root=script_root)
+    everything = hinted_targets(unlimited)
+    assert prefix + "/static/page.js" in everything
+    # page.js (5000 bytes) does not fit; the smaller files after it still do, and the
+    # files that are not on disk (global.css, layout.png) cost nothing.
+    assert hinted_targets(sent) == [t for t in everything if t != prefix + "/static/page.js"]
+    sizes = {prefix + "/static/" + name: size for name, size in STATIC_SIZES.items()}
+    # Under /shop the manifests' /static/view.js and /static/group.js are not this app's
+    # static URLs (those start with /shop/static/): they cost nothing.
+    assert sum(sizes.get(t, 0) for t in hinted_targets(sent)) == (900 if script_root else 1050)
+    # The final header still names it: the browser fetches it once the page arrives.
+    assert prefix + "/static/page.js" in targets_of(response)
+
+
+def test_a_budget_smaller_than_every_file_hints_only_what_costs_nothing(
+    make_app: AppFactory,
+) -> None:
+    _, sent = get(budget_app(make_app, 10))
+    assert sorted(hinted_targets(sent)) == ["/static/global.css", "/static/layout.png"]
 
 
 def test_no_103_when_nothing_is_predicted(make_app: AppFactory) -> None:

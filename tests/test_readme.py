@@ -16,18 +16,16 @@ import pytest
 
 from flask_push_templates import ManifestError, http2push
 from flask_push_templates.settings import DEFAULTS
+from tests.e2e.fronts import CONFIG_FILES
 
+REPO = Path(__file__).parent.parent
 README = (Path(__file__).parent.parent / "README.rst").read_text(encoding="utf-8")
-
-#: TEMPORARY (issue 14): keys whose README rows are written in /work/handoff/issue14-readme.rst
-#: and wait to be pasted into README.rst by its owner. Empty this set when they are.
-NOT_YET_IN_README = frozenset({"PUSH_EARLY_HINTS_EXCLUDE"})
 
 
 def test_every_config_key_is_in_the_readme_table() -> None:
     # A row of the configuration table: the key, then the next column after 2+ spaces.
     table_rows = set(re.findall(r"^``(PUSH_[A-Z_]+)`` {2,}", README, flags=re.MULTILINE))
-    assert table_rows == set(DEFAULTS) - NOT_YET_IN_README
+    assert table_rows == set(DEFAULTS)
 
 
 def test_the_readme_names_no_key_that_does_not_exist() -> None:
@@ -211,3 +209,16 @@ def test_quick_start_prints_the_header_its_code_and_template_produce(
     for response in (app.test_client().head("/"), app.test_client().get("/")):
         assert response.status_code == 200
         assert [f"Link: {value}" for value in response.headers.getlist("Link")] == printed
+
+
+@pytest.mark.parametrize("front", sorted(CONFIG_FILES))
+def test_the_readme_gives_the_front_configurations_the_e2e_tests_run(front: str) -> None:
+    path = CONFIG_FILES[front]
+    marker = f".. The tested configuration: {path.relative_to(REPO).as_posix()}\n"
+    assert README.count(marker) == 1, marker
+    after = README.split(marker, 1)[1]
+    # The code-block that follows, up to the first line that is not indented.
+    match = re.match(r"\n\.\. code-block:: \w+\n\n((?:(?: {4}.*)?\n)+)", after)
+    assert match is not None, f"no code-block after {marker!r}"
+    block = textwrap.dedent(match.group(1)).strip("\n") + "\n"
+    assert block == path.read_text()

@@ -16,14 +16,14 @@ import contextlib
 import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .parts import MissingPart, find_module
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Request
+    from playwright.sync_api import Browser, BrowserType, Request
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps dialling out (and
@@ -96,6 +96,9 @@ class PageLoad:
     console: list[ConsoleEntry]
     resources: list[ResourceEntry]
     requests: list[NetworkRequest]
+    #: The ``Link`` value of each 103 Early Hints the navigation got (CDP
+    #: ``Network.responseReceivedEarlyHints``), in arrival order.
+    early_hints: list[str] = field(default_factory=list)
 
     def resource(self, url: str) -> list[ResourceEntry]:
         return [entry for entry in self.resources if entry.name == url]
@@ -118,28 +121,55 @@ def chromium(
     *,
     home: Path | None = None,
     extra_args: Sequence[str] = (),
+    quic_origins: Sequence[str] = (),
 ) -> Iterator[Browser]:
-    """Launch headless Debian Chromium; *home* may hold an NSS db trusting a test CA."""
+    """Launch headless Debian Chromium; *home* may hold an NSS db trusting a test CA.
+
+    QUIC is off, except that the ``host:port`` origins in *quic_origins* are spoken to
+    over HTTP/3 from the first request on (no ``Alt-Svc`` round needed).
+    """
     find_module("playwright")
     if not os.access(CHROMIUM, os.X_OK):
         raise MissingPart(f"required binary {CHROMIUM!r} not found (Debian package 'chromium')")
     from playwright.sync_api import sync_playwright
 
+    with (
+        sync_playwright() as playwright,
+        relaunch(
+            playwright.chromium, home=home, extra_args=extra_args, quic_origins=quic_origins
+        ) as browser,
+    ):
+        yield browser
+
+
+@contextlib.contextmanager
+def relaunch(
+    browser_type: BrowserType,
+    *,
+    home: Path | None = None,
+    extra_args: Sequence[str] = (),
+    quic_origins: Sequence[str] = (),
+) -> Iterator[Browser]:
+    """Another Chromium, as :func:`chromium` launches it, from a running Playwright.
+
+    Playwright's sync API cannot be started twice in one thread: a test that needs a
+    browser with other flags next to a running one launches it through the running
+    one's ``browser.browser_type``.
+    """
     env: dict[str, str | float | bool] | None = None
     if home is not None:
         # Chromium reads extra trust anchors from $HOME/.pki/nssdb.
         env = {**os.environ, "HOME": str(home)}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_ARGS, *extra_args],
-            env=env,
-            headless=True,
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    browser = browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[*_args(quic_origins), *extra_args],
+        env=env,
+        headless=True,
+    )
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 def load_page(
@@ -160,6 +190,13 @@ def load_page(
         context.on("request", lambda request: requests.append(request))
         page = context.new_page()
         page.on("console", lambda message: console.append(ConsoleEntry(message.type, message.text)))
+        early_hints: list[str] = []
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.on(
+            "Network.responseReceivedEarlyHints",
+            lambda params: early_hints.extend(_link_values(params.get("headers", {}))),
+        )
         response = page.goto(url, wait_until="load", timeout=timeout * 1000)
         page.wait_for_timeout(settle * 1000)
         timing: dict[str, Any] = page.evaluate(_RESOURCE_TIMING_JS)
@@ -178,9 +215,20 @@ def load_page(
                 for entry in timing["resources"]
             ],
             requests=[_describe(request) for request in requests],
+            early_hints=early_hints,
         )
     finally:
         context.close()
+
+
+def _args(quic_origins: Sequence[str]) -> list[str]:
+    if not quic_origins:
+        return list(CHROMIUM_ARGS)
+    return [
+        *(arg for arg in CHROMIUM_ARGS if arg != "--disable-quic"),
+        "--enable-quic",
+        f"--origin-to-force-quic-on={','.join(quic_origins)}",
+    ]
 
 
 def visit(
@@ -193,6 +241,11 @@ def visit(
     """Launch Chromium, load *url* once, close it: for a test with one page load."""
     with chromium(home=home) as browser:
         return load_page(browser, url, settle=settle, ignore_https_errors=ignore_https_errors)
+
+
+def _link_values(headers: dict[str, str]) -> list[str]:
+    """The Link field of a CDP header object (one entry; repeated fields newline-joined)."""
+    return [value for name, value in headers.items() if name.lower() == "link"]
 
 
 def _describe(request: Request) -> NetworkRequest:

@@ -27,6 +27,7 @@ _PACKAGES = {
     "certutil": "libnss3-tools",
     "openssl": "openssl",
     "curl": "curl",
+    "caddy": "caddy",
 }
 
 

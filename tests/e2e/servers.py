@@ -37,6 +37,7 @@ from .tls import (
 
 __all__ = [
     "LOOPBACK",
+    "SERVICE_USER",
     "CertificateAuthority",
     "MissingPart",
     "Pki",
@@ -45,7 +46,9 @@ __all__ = [
     "ServerCertificate",
     "ServerStartError",
     "WorkerClass",
+    "apache_main_config",
     "apache_proxy",
+    "check_apache_modules",
     "find_binary",
     "free_port",
     "gunicorn_server",
@@ -63,7 +66,7 @@ Protocol = Literal["h1", "h2c", "h2"]
 WorkerClass = Literal["sync", "gthread"]
 
 # Servers started as root switch their workers to this user (Debian's default).
-_SERVICE_USER = "www-data"
+SERVICE_USER = "www-data"
 _APACHE_MODULES = Path("/usr/lib/apache2/modules")
 
 # gunicorn's master listens before any worker has imported the app, so a
@@ -171,6 +174,42 @@ def gunicorn_server(
         yield server
 
 
+def check_apache_modules(modules: Mapping[str, str]) -> None:
+    """Raise :class:`MissingPart` unless every module file (module name: file) exists."""
+    for filename in modules.values():
+        if not (_APACHE_MODULES / filename).is_file():
+            raise MissingPart(
+                f"Apache module {_APACHE_MODULES / filename} not found (Debian package 'apache2')"
+            )
+
+
+def apache_main_config(workdir: Path, modules: Mapping[str, str]) -> str:
+    """Process plumbing for ``apache2 -f``: everything under *workdir*, *modules* loaded.
+
+    Apache started as root hands requests to children running as www-data, so
+    *workdir* must be owned by that user (``serve(workdir_owner=...)``).
+    """
+    load = "\n".join(f"LoadModule {m} {_APACHE_MODULES / f}" for m, f in modules.items())
+    user = f"User {SERVICE_USER}\nGroup {SERVICE_USER}\n" if os.geteuid() == 0 else ""
+    return f"""\
+ServerRoot /etc/apache2
+ServerName localhost
+{user}PidFile {workdir}/httpd.pid
+ErrorLog {workdir}/error.log
+LogLevel warn
+DefaultRuntimeDir {workdir}
+Mutex file:{workdir} default
+{load}
+# One small child process: enough for tests and benchmarks, quick to start on 2 cores.
+StartServers 1
+ServerLimit 2
+ThreadsPerChild 25
+MinSpareThreads 25
+MaxSpareThreads 75
+MaxRequestWorkers 50
+"""
+
+
 @contextlib.contextmanager
 def apache_proxy(
     upstream_port: int,
@@ -196,33 +235,13 @@ def apache_proxy(
         "proxy_module": "mod_proxy.so",
         "proxy_http_module": "mod_proxy_http.so",
     }
-    for filename in modules.values():
-        if not (_APACHE_MODULES / filename).is_file():
-            raise MissingPart(
-                f"Apache module {_APACHE_MODULES / filename} not found (Debian package 'apache2')"
-            )
+    check_apache_modules(modules)
     as_root = os.geteuid() == 0
 
     def argv(port: int, workdir: Path) -> list[str]:
-        load = "\n".join(f"LoadModule {m} {_APACHE_MODULES / f}" for m, f in modules.items())
-        # Root Apache hands requests to children running as www-data.
-        user = f"User {_SERVICE_USER}\nGroup {_SERVICE_USER}\n" if as_root else ""
-        config = f"""\
-ServerRoot /etc/apache2
-ServerName localhost
-{user}PidFile {workdir}/httpd.pid
-ErrorLog {workdir}/error.log
-LogLevel warn
-DefaultRuntimeDir {workdir}
-Mutex file:{workdir} default
-{load}
-# One small child process: enough for tests, quick to start on 2 cores.
-StartServers 1
-ServerLimit 2
-ThreadsPerChild 25
-MinSpareThreads 25
-MaxSpareThreads 75
-MaxRequestWorkers 50
+        config = (
+            apache_main_config(workdir, modules)
+            + f"""\
 Listen {LOOPBACK}:{port}
 <VirtualHost {LOOPBACK}:{port}>
   Protocols h2c http/1.1
@@ -234,6 +253,7 @@ Listen {LOOPBACK}:{port}
 {extra_config}
 </VirtualHost>
 """
+        )
         (workdir / "httpd.conf").write_text(config)
         return [apache2, "-f", str(workdir / "httpd.conf"), "-DFOREGROUND"]
 
@@ -241,7 +261,7 @@ Listen {LOOPBACK}:{port}
         "apache",
         argv,
         port=port,
-        workdir_owner=_SERVICE_USER if as_root else None,
+        workdir_owner=SERVICE_USER if as_root else None,
         diagnostic_files=("error.log", "httpd.conf"),
         startup_timeout=startup_timeout,
     ) as server:
@@ -270,7 +290,7 @@ def nginx_proxy(
     as_root = os.geteuid() == 0
 
     def argv(port: int, workdir: Path) -> list[str]:
-        user = f"user {_SERVICE_USER} {_SERVICE_USER};\n" if as_root else ""
+        user = f"user {SERVICE_USER} {SERVICE_USER};\n" if as_root else ""
         # Every path nginx writes to lives in workdir, so nothing touches
         # /var/lib/nginx or /var/log/nginx and instances cannot collide.
         config = f"""\
@@ -307,7 +327,7 @@ http {{
         "nginx",
         argv,
         port=port,
-        workdir_owner=_SERVICE_USER if as_root else None,
+        workdir_owner=SERVICE_USER if as_root else None,
         diagnostic_files=("error.log", "nginx.conf"),
         startup_timeout=startup_timeout,
         # SIGTERM is nginx's fast shutdown; SIGQUIT would wait for clients.
