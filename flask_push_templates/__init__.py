@@ -7,7 +7,7 @@ from .functions import push_link_tags, push_url, push_url_for
 from .jinja_ext import PushExtension
 from .links import Link
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "ConfigError",
