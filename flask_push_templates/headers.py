@@ -117,20 +117,20 @@ def add_link_header(
     links = collect_links(app, state, page, body_rendered=not response.is_streamed)
     if not links:
         return response
-    existing = response.headers.getlist("Link")
-    named = named_targets(existing)
     settings = state.settings
     candidates = header_candidates(links, state)
-    if named:  # normalised only when there is something to compare with
+    budget = settings.max_header_bytes
+    existing = response.headers.getlist("Link")
+    if existing:  # the view's own fields: not repeated, and counted in the budget
+        named = named_targets(existing)
         candidates = [link for link in candidates if normalized_target(link.url) not in named]
+        budget -= sum(field_size(value) for value in existing)
     pushed_before = push_once.from_request(settings)
     candidates = prepare(candidates, state, pushed_before)
-    budget = settings.max_header_bytes - sum(field_size(value) for value in existing)
-    kept = fit_links(
-        candidates,
-        settings.max_links,
-        budget - _cookie_reserve(state, candidates, pushed_before, budget),
-    )
+    link_budget = budget
+    if pushed_before is not None:
+        link_budget -= _cookie_reserve(state, candidates, pushed_before, budget)
+    kept = fit_links(candidates, settings.max_links, link_budget)
     if len(kept) < len(candidates) and state.budget_warnings.first(request.endpoint):
         endpoint = request.endpoint
         dropped = [link.url for link in left_out(candidates, kept)]
@@ -147,8 +147,9 @@ def add_link_header(
             ", ".join(dropped[:5]) + (", ..." if len(dropped) > 5 else ""),
         )
     if kept:
-        response.headers.add("Link", serialize_links(kept))
-        budget -= field_size(serialize_links(kept))
+        value = serialize_links(kept)
+        response.headers.add("Link", value)
+        budget -= field_size(value)
     if page.provenance is not None:
         page.provenance.header = kept
     if pushed_before is not None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from hypothesis import settings
 from werkzeug.test import TestResponse
 
 from flask_push_templates import Link, PushTemplates
@@ -17,6 +18,11 @@ from tests.fuzzing import FuzzApp
 from tests.linkheader import ParsedLink, parse_link_fields, parse_link_header
 
 AppFactory = Callable[..., Flask]
+
+# An example's run time on a shared 2-core machine says nothing about correctness: no
+# per-example deadline, so that a loaded CI machine cannot fail a property test.
+settings.register_profile("push_templates", deadline=None)
+settings.load_profile("push_templates")
 
 
 @pytest.fixture
