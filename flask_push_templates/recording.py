@@ -127,7 +127,7 @@ def record_push(
     if urls is None:
         url = asset
     else:
-        entry = urls.entry(asset, attributes) if destination is None else None
+        entry = urls.entry(asset, attributes) if destination is None and urls.vite else None
         if entry is not None:
             # A Vite entry stands for its files; its URL is its own file's.
             pushes, url = entry

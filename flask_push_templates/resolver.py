@@ -112,20 +112,25 @@ class RequestUrls:
 
     def url(self, asset: str) -> str:
         """The URL of ``asset``: itself if it is a path or URL, else its static file URL."""
-        if is_url(asset):
-            return asset
         key = self._key
         if key is None:
-            return self._static_url(asset)
+            return asset if is_url(asset) else self._static_url(asset)
+        # The memory first: it is the hot path of a page with many pushes, and it holds
+        # paths and URLs (as themselves) too.
         urls = self._resolver._urls
         cache_key = (asset, *key)
         url = urls.get(cache_key)
         if url is None:
-            url = self._static_url(asset)
+            url = asset if is_url(asset) else self._static_url(asset)
             if len(urls) >= AssetResolver.MAX_URLS:
                 urls.clear()
             urls[cache_key] = url
         return url
+
+    @property
+    def vite(self) -> bool:
+        """Whether the app has a Vite build, whose entries a push may name."""
+        return self._resolver.vite is not None
 
     def _static_url(self, asset: str) -> str:
         try:
