@@ -623,3 +623,19 @@ def test_a_reload_that_fails_in_any_way_keeps_the_last_good_version(
     assert response.status_code == 200
     assert [link.target for link in sound_links(response)] == ["/static/good.css"]
     assert "keeping the last valid version" in caplog.text
+
+
+def test_an_error_in_a_group_names_the_line_of_the_entry_in_that_group() -> None:
+    text = (
+        "{\n"
+        '  "/a.css": {"type": "style"},\n'
+        '  "index.html": {\n'
+        '    "/a.css": {"type": "styel"}\n'
+        "  }\n"
+        "}\n"
+    )
+    with pytest.raises(ManifestError) as error:
+        parse_manifest(text, "m.json")
+    assert str(error.value).startswith(
+        "push manifest m.json, line 4: entry '/a.css' of 'index.html'"
+    )
