@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from flask_push_templates.attributes import build_link
-from flask_push_templates.links import Link
 from flask_push_templates.linkset import LinkSet
-
-
-def link(url: str, destination: str | None = None, **attributes: object) -> Link:
-    return build_link(url, destination, attributes.items())  # type: ignore[arg-type]
+from tests.conftest import link
 
 
 def urls(links: object) -> list[str]:
