@@ -175,7 +175,7 @@ class _ManifestReader:
 
     def fail(self, asset: str, group: str | None, message: str) -> ManifestError:
         where = f"push manifest {self.path}"
-        line = line_of(self.text, asset)
+        line = line_of(self.text, asset, after=group)
         if line is not None:
             where += f", line {line}"
         entry = f"entry {asset!r}" + (f" of {group!r}" if group is not None else "")
