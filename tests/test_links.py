@@ -44,6 +44,10 @@ def test_evolvers_change_one_thing_and_keep_the_rest() -> None:
     assert marked.header_value == "</a.js>; rel=preload; as=script; title=t; nopush"
     assert marked.with_nopush() is marked and base.nopush is False
 
+    assert base.param("title") == "t" and base.param("nopush") is None
+    # Nothing to change: the same link, whose header value is already written.
+    assert base.with_weight(0) is base
+
     heavier = base.with_weight(5)
     assert (heavier.url, heavier.rel, heavier.as_value, heavier.params) == fields
     assert heavier.weight == 5.0 and heavier.nopush is False and base.weight == 0.0
