@@ -516,9 +516,33 @@ def test_a_streamed_page_and_the_103_carry_the_entry(
     assert [value.strip() for value in sent[0][0][1].split(",")] == expected_links(
         real, "src/main.ts"
     )
-    streamed = client.get("/stream")
+    with client.get("/stream") as streamed:  # closed: it holds its request context
+        streamed.get_data()
     assert header_values(streamed) == expected_links(real, "src/main.ts")
     assert header_values(response) == expected_links(real, "src/main.ts")
+
+
+def test_a_constant_push_of_an_entry_gives_its_files_in_the_103_and_a_streamed_page(
+    vite_app: Callable[..., Flask], real: ViteManifest
+) -> None:
+    # Both come from the template's constant pushes, before (or without) rendering it.
+    app = vite_app(
+        {"index.html": "{% push 'src/main.ts' %}<p>hi</p>"},
+        PUSH_EARLY_HINTS=True,
+        PUSH_EARLY_HINTS_TEMPLATES={"index": ["index.html"], "stream": ["index.html"]},
+    )
+    app.add_url_rule("/stream", "stream", lambda: Response(stream_template("index.html")))
+    sent: list[list[tuple[str, str]]] = []
+    environ = {"SERVER_PROTOCOL": "HTTP/2.0", "wsgi.early_hints": sent.append}
+    client = app.test_client()
+    with client.get("/", environ_overrides=environ) as response:
+        assert response.get_data(as_text=True) == "<p>hi</p>"
+    [[(name, value)]] = sent
+    assert name == "Link"
+    assert [each.strip() for each in value.split(",")] == expected_links(real, "src/main.ts")
+    with client.get("/stream") as streamed:
+        assert streamed.get_data(as_text=True) == "<p>hi</p>"
+    assert header_values(streamed) == expected_links(real, "src/main.ts")
 
 
 def test_an_import_map_page_gets_module_preloads_in_the_html_only(
