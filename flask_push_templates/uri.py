@@ -126,4 +126,5 @@ def authority_problem(target: str) -> str | None:
     port = _split_host(hostport)[1]
     if _PORT.fullmatch(port):
         return None
-    return f"the port {port[1:]!r} is not a number"
+    # What follows the host: ":" and digits, unless text follows a "]" ("[::1]x").
+    return f"the port {port.removeprefix(':')!r} is not a number"

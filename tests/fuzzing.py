@@ -15,7 +15,7 @@ import re
 import string
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, render_template, render_template_string, stream_template, url_for
 from hypothesis import HealthCheck, settings
@@ -199,6 +199,9 @@ def same_target(parsed: ParsedLink, url: str) -> bool:
 
 def check_link(parsed: ParsedLink, url: str, destination: Any, attributes: dict[str, Any]) -> None:
     assert same_target(parsed, url), (parsed.target, url)
+    if destination is None and not {name.lower() for name in attributes} & _SPECIAL_NAMES:
+        destination = inferred_destination(url)  # accepted, so it must have one
+        assert destination is not None, (url, parsed)
     if destination in _AS_OF:
         assert parsed.get("as") == _AS_OF[destination]
         assert parsed.rel == "preload"
@@ -220,6 +223,29 @@ def check_link(parsed: ParsedLink, url: str, destination: Any, attributes: dict[
 
 _AUTHORITY = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.\-]*:)?//([^/?#]*)")
 
+#: README's table of destinations: the extensions each is inferred from.
+_INFERRED = {
+    **dict.fromkeys([".css"], "style"),
+    **dict.fromkeys([".js"], "script"),
+    **dict.fromkeys([".mjs"], "module"),
+    **dict.fromkeys([".woff2", ".woff", ".ttf", ".otf", ".eot"], "font"),
+    **dict.fromkeys([".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".ico"], "image"),
+    **dict.fromkeys([".json"], "fetch"),
+    **dict.fromkeys([".vtt"], "track"),
+}
+
+
+def inferred_destination(url: Any) -> str | None:
+    """The destination README promises for ``url``'s extension (its path's last name)."""
+    if not isinstance(url, str):
+        return None
+    try:
+        path = urlsplit(url).path
+    except ValueError:  # an unbalanced "[": the name still ends the URL
+        path = re.split("[?#]", url, maxsplit=1)[0]
+    name = path.rpartition("/")[2]
+    return _INFERRED.get(name[name.rfind(".") :].lower()) if "." in name else None
+
 
 def has_bad_port(asset: str) -> bool:
     """Whether ``asset`` has an authority whose port is not a number (no URI can say it)."""
@@ -234,8 +260,13 @@ def has_bad_port(asset: str) -> bool:
     return re.fullmatch(r"(:[0-9]*)?", port) is None
 
 
-def may_refuse(asset: Any, destination: Any, attributes: dict[str, Any]) -> bool:
-    """Whether a push may be refused: something in it cannot be said in a header."""
+def may_refuse(
+    asset: Any, destination: Any, attributes: dict[str, Any], url: str | None = None
+) -> bool:
+    """Whether a push may be refused: something in it cannot be said in a header.
+
+    ``url`` is what ``asset`` becomes (``FuzzApp.url_of``), if it is not the asset itself.
+    """
     if isinstance(asset, str) and has_bad_port(asset):
         return True
     names = [name.lower() for name in attributes]
@@ -243,8 +274,8 @@ def may_refuse(asset: Any, destination: Any, attributes: dict[str, Any]) -> bool
         return True  # a name given twice (in two cases), or a special one, may be wrong
     if destination is not None and destination not in {*_AS_OF, "module", "document"}:
         return True
-    if destination is None:
-        return True  # the extension may say nothing
+    if destination is None and inferred_destination(asset if url is None else url) is None:
+        return True  # the extension says nothing
     for name, value in attributes.items():
         if not name or any(char not in _TCHAR for char in name):
             return True

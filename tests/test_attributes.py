@@ -78,6 +78,23 @@ def test_crossorigin_can_be_chosen_or_removed() -> None:
     assert "crossorigin" in parsed(link("/a.css", crossorigin=True))
 
 
+@pytest.mark.parametrize("value", [True, ""])
+def test_crossorigin_true_or_empty_is_bare_as_html_spells_it(value: object) -> None:
+    # An image is fetched without CORS: only the explicit value asks for crossorigin.
+    assert link("/a.png", crossorigin=value).header_value == (
+        "</a.png>; rel=preload; as=image; crossorigin"
+    )
+
+
+def test_a_bad_crossorigin_is_refused_with_every_choice() -> None:
+    with pytest.raises(PushError) as error:
+        link("/x.css", crossorigin="yes")
+    assert str(error.value) == (
+        "push of '/x.css': crossorigin='yes' is not valid; use True (bare), "
+        "'anonymous' or 'use-credentials', or False to omit it"
+    )
+
+
 def test_document_becomes_prefetch_because_browsers_reject_as_document() -> None:
     assert link("/next.html", "document").header_value == "</next.html>; rel=prefetch"
 

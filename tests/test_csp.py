@@ -18,12 +18,34 @@ from werkzeug.test import TestResponse
 from flask_push_templates import ConfigError, PushTemplates
 from tests.e2e.parts import require
 from tests.fuzzing import FUZZ, TEXT, sound_links
+from tests.linkheader import ParsedLink
 
 NONCE_PAGE = (
     "{% push 'site.css' %}{% push 'app.js' %}{% push 'mod.mjs' %}{% push 'logo.png' %}"
-    "{% push 'fonts/a.woff2' %}{% push 'own.js', nonce='given' %}<p>{{ push_link_tags() }}"
+    "{% push 'fonts/a.woff2' %}{% push 'own.js', nonce='given' %}"
+    "{% push 'held.js', nopush=True, weight=0 %}<p>{{ push_link_tags() }}"
 )
-NONCED = {"/static/site.css", "/static/app.js", "/static/mod.mjs", "/static/own.js"}
+NONCED = {
+    "/static/site.css",
+    "/static/app.js",
+    "/static/mod.mjs",
+    "/static/own.js",
+    "/static/held.js",
+}
+
+#: NONCE_PAGE's links without their nonces, in header order (held.js, weight 0, last).
+NO_NONCE_LINKS = [
+    ("/static/site.css", (("rel", "preload"), ("as", "style"))),
+    ("/static/app.js", (("rel", "preload"), ("as", "script"))),
+    ("/static/mod.mjs", (("rel", "modulepreload"), ("crossorigin", None))),
+    ("/static/logo.png", (("rel", "preload"), ("as", "image"))),
+    (
+        "/static/fonts/a.woff2",
+        (("rel", "preload"), ("as", "font"), ("crossorigin", None), ("type", "font/woff2")),
+    ),
+    ("/static/own.js", (("rel", "preload"), ("as", "script"))),
+    ("/static/held.js", (("rel", "preload"), ("as", "script"), ("nopush", None))),
+]
 
 
 def nonce_app(tmp_path: Path, nonce: Any = "r4nd0m+/Nonce==", **config: Any) -> Flask:
@@ -39,6 +61,7 @@ def nonce_app(tmp_path: Path, nonce: Any = "r4nd0m+/Nonce==", **config: Any) -> 
 
     PushTemplates(app)
     app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    app.add_url_rule("/other", "other", lambda: render_template("page.html"))
     return app
 
 
@@ -46,8 +69,28 @@ def nonces(response: TestResponse) -> dict[str, str | None]:
     return {link.target: link.get("nonce") for link in sound_links(response)}
 
 
+def without_nonce(link: ParsedLink) -> tuple[str, tuple[tuple[str, str | None], ...]]:
+    return link.target, tuple(param for param in link.params if param[0] != "nonce")
+
+
+def check_nonces(response: TestResponse, expected: str | None) -> None:
+    """Links that take a nonce carry exactly one, ``expected`` (a push's own is kept);
+    nothing else about any link differs from the same page without a nonce."""
+    links = sound_links(response)
+    assert [without_nonce(link) for link in links] == NO_NONCE_LINKS
+    for link in links:
+        found = [value for name, value in link.params if name == "nonce"]
+        if link.target == "/static/own.js":
+            assert found == ["given"]
+        elif link.target in NONCED and expected is not None:
+            assert found == [expected], link
+        else:
+            assert found == [], link
+
+
 def test_scripts_and_styles_carry_a_talisman_style_request_nonce(tmp_path: Path) -> None:
     response = nonce_app(tmp_path).test_client().get("/")
+    check_nonces(response, "r4nd0m+/Nonce==")  # nopush and the rest are kept as they were
     found = nonces(response)
     assert {target for target, nonce in found.items() if nonce} == NONCED
     assert found["/static/app.js"] == "r4nd0m+/Nonce=="  # quoted in the header: / and =
@@ -105,29 +148,50 @@ def test_any_nonce_is_written_only_when_it_is_a_csp_base64_value(nonce: Any) -> 
     with tempfile.TemporaryDirectory() as root:
         response = nonce_app(Path(root), nonce).test_client().get("/")
         assert response.status_code == 200
-        found = nonces(response)
         valid = isinstance(nonce, str) and re.fullmatch(r"[A-Za-z0-9+/_-]+={0,2}", nonce)
-        expected = nonce if valid else None
-        assert found["/static/app.js"] == expected
-        assert found["/static/logo.png"] is None
+        check_nonces(response, nonce if valid else None)
 
 
-def test_a_bad_nonce_or_a_failing_getter_is_logged_once_and_left_out(
+def test_a_bad_nonce_is_logged_once_per_endpoint_and_left_out(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = nonce_app(tmp_path, nonce='x"\r\nSet-Cookie: a=b').test_client()
-    for _ in range(2):
-        response = client.get("/")
+    bad = 'x"\r\nSet-Cookie: a=b'
+    client = nonce_app(tmp_path, nonce=bad).test_client()
+    for path in ("/", "/", "/other", "/other"):
+        response = client.get(path)
         assert response.status_code == 200 and "a=b" not in str(response.headers)
-        assert nonces(response)["/static/app.js"] is None
-    assert caplog.text.count("is not a CSP base64-value") == 1
+        check_nonces(response, None)
+    advice = (
+        "is not a CSP base64-value (letters, digits, '+', '/', '-', '_', up to two '='); "
+        "links go without it"
+    )
+    assert [(record.levelname, record.getMessage()) for record in caplog.records] == [
+        ("ERROR", f"page: the CSP nonce {bad!r} {advice}"),
+        ("ERROR", f"other: the CSP nonce {bad!r} {advice}"),
+    ]
 
+
+def test_a_failing_nonce_getter_is_logged_once_per_endpoint_and_left_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     def broken() -> str:
         raise RuntimeError("no nonce today")
 
     client = nonce_app(tmp_path, PUSH_NONCE_GETTER=broken).test_client()
-    assert nonces(client.get("/"))["/static/app.js"] is None
-    assert "PUSH_NONCE_GETTER failed" in caplog.text and "no nonce today" in caplog.text
+    for path in ("/", "/other", "/", "/other"):
+        check_nonces(client.get(path), None)
+    assert [(record.levelname, record.getMessage()) for record in caplog.records] == [
+        ("ERROR", "page: PUSH_NONCE_GETTER failed; links go without a nonce"),
+        ("ERROR", "other: PUSH_NONCE_GETTER failed; links go without a nonce"),
+    ]
+    assert all("RuntimeError: no nonce today" in record.exc_text for record in caplog.records)
+
+
+def test_an_empty_nonce_is_no_nonce_and_no_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    check_nonces(nonce_app(tmp_path, nonce="").test_client().get("/"), None)
+    assert caplog.records == []
 
 
 def test_real_flask_talisman_nonce_reaches_the_links(tmp_path: Path) -> None:

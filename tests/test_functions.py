@@ -41,7 +41,7 @@ def test_push_url_gives_a_header_that_reads_back_exactly_or_a_clear_error(
     try:
         response = fuzz.get("/url", [(asset, destination, attributes)])
     except PushError as error:
-        assert may_refuse(asset, destination, attributes), error
+        assert may_refuse(asset, destination, attributes, fuzz.url_of(asset)), error
         refused_clearly(error, asset, fuzz.url_of(asset))
         return
     assert response.status_code == 200

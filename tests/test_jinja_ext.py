@@ -166,7 +166,7 @@ def test_push_tag_with_run_time_values(
     try:
         response = fuzz.get("/tag", [(asset, destination, attributes)])
     except PushError as error:
-        assert may_refuse(asset, destination, attributes), error
+        assert may_refuse(asset, destination, attributes, fuzz.url_of(asset)), error
         refused_clearly(error, asset, fuzz.url_of(asset))
         return
     [parsed] = sound_links(response)
@@ -199,7 +199,7 @@ def test_constant_push_tag_is_checked_at_compile_time_or_reads_back(
         response = fuzz.get("/stream" if streamed else "/constant", source=template)
         response.get_data()  # a streamed body renders only now
     except TemplateSyntaxError as error:
-        assert may_refuse(asset, destination, attributes), error
+        assert may_refuse(asset, destination, attributes, fuzz.url_of(asset)), error
         assert "push of" in str(error), error
         return
     [parsed] = sound_links(response)

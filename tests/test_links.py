@@ -33,6 +33,35 @@ def test_nopush_is_a_bare_parameter() -> None:
     assert link("/a.css").with_nopush().nopush
 
 
+def test_evolvers_change_one_thing_and_keep_the_rest() -> None:
+    base = link("/a.js", title="t", weight=0)
+    fields = (base.url, base.rel, base.as_value, base.params)
+    assert fields == ("/a.js", "preload", "script", (("title", "t"),))
+
+    marked = base.with_nopush()  # PUSH_NOPUSH and push-once, also on a weight-0 push
+    assert (marked.url, marked.rel, marked.as_value, marked.params) == fields
+    assert marked.nopush is True and marked.weight == 0.0
+    assert marked.header_value == "</a.js>; rel=preload; as=script; title=t; nopush"
+    assert marked.with_nopush() is marked and base.nopush is False
+
+    assert base.param("title") == "t" and base.param("nopush") is None
+    # Nothing to change: the same link, whose header value is already written.
+    assert base.with_weight(0) is base
+
+    heavier = base.with_weight(5)
+    assert (heavier.url, heavier.rel, heavier.as_value, heavier.params) == fields
+    assert heavier.weight == 5.0 and heavier.nopush is False and base.weight == 0.0
+
+    nonced = marked.with_param("nonce", "n0")
+    assert nonced.params == (("title", "t"), ("nonce", "n0")) and nonced.nopush is True
+    assert nonced.weight == 0.0 and nonced.header_value.endswith("; nonce=n0; nopush")
+    assert nonced.with_param("nonce", "other") is nonced  # a parameter given is kept
+    assert base.with_param("title", "other") is base
+    bare = base.with_param("async", None)
+    assert bare.header_value.endswith("; title=t; async") and bare.param("async") == ""
+    assert bare.with_param("async", "x") is bare and base.param("async") is None
+
+
 def test_several_links_serialize_to_one_field_value() -> None:
     value = serialize_links([link("/a.css"), link("/b,c.js")])
     assert [link.target for link in parse_link_header(value)] == ["/a.css", "/b%2Cc.js"]

@@ -91,6 +91,11 @@ def test_flask_http2_push_readme_example_with_its_trailing_comma_is_a_located_er
             "entry '/a.js' of 'p.html': unknown destination",
         ),
         ('{"/a.js": {"nonce": "x\\ny"}}', "control or non-ASCII"),
+        # The line of the bad entry in its group, not of the same asset elsewhere.
+        (
+            '{\n"/a.js": {"type": "script"},\n"p.html": {\n"/a.js": {"type": "bad"}}}',
+            "line 4: entry '/a.js' of 'p.html': unknown destination 'bad'",
+        ),
     ],
 )
 def test_invalid_manifests_name_the_file_and_entry(text: str, message: str) -> None:

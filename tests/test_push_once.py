@@ -17,11 +17,14 @@ from typing import Any
 
 import pytest
 from flask import Flask, render_template, request
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from flask_push_templates import ConfigError, PushTemplates, push_url
+from flask_push_templates.links import Link
+from flask_push_templates.push_once import MAX_COOKIE_LENGTH, PushedDigest
+from flask_push_templates.settings import MAX_ENTRIES_LIMIT
 from tests.fuzzing import FUZZ, TEXT, sound_links
 from tests.linkheader import parse_link_fields
 
@@ -177,7 +180,16 @@ def test_push_once_cookie_attributes_are_configurable(tmp_path: Path) -> None:
 
 
 @FUZZ
-@given(value=st.one_of(TEXT, st.text(string.ascii_letters + string.digits + "-_.=", max_size=60)))
+@given(
+    value=st.one_of(
+        TEXT,
+        st.text(string.ascii_letters + string.digits + "-_.=", max_size=60),
+        # Values this package writes, holding some of the page's assets.
+        st.lists(st.sampled_from([*ONCE_PUSHABLE, "/static/x.js"]), unique=True).map(
+            lambda urls: encode_digest(urls)
+        ),
+    )
+)
 def test_push_once_any_cookie_value_counts_as_empty_or_as_itself_and_never_breaks(
     value: str,
 ) -> None:
@@ -190,6 +202,27 @@ def test_push_once_any_cookie_value_counts_as_empty_or_as_itself_and_never_break
         assert len(links) == 6
         for cookie in set_cookies(response):  # one header line, nothing echoed from the client
             assert re.fullmatch(r"push_once=1\.[A-Za-z0-9_-]*; [ -~]*", cookie), cookie
+        # What the value says, read here independently: a well-formed value is itself
+        # (its last 64 entries), anything else is empty.
+        entries = readable_entries(value)[-64:]
+        expected = [url for url in ONCE_PUSHABLE if sha4(url) not in entries]
+        assert pushed(response) == expected
+        if expected:
+            assert digest_of(response) == (entries + [sha4(url) for url in expected])[-64:]
+        else:
+            assert set_cookies(response) == []
+
+
+def readable_entries(value: str) -> list[bytes]:
+    if len(value) > 2 + 2731 or not re.fullmatch(r"1\.[A-Za-z0-9_-]*", value):
+        return []
+    try:
+        raw = base64.urlsafe_b64decode(value[2:] + "=" * (-len(value[2:]) % 4))
+    except ValueError:  # binascii.Error: a length no base64 text has
+        return []
+    if len(raw) % 4:
+        return []
+    return [raw[index : index + 4] for index in range(0, len(raw), 4)]
 
 
 @pytest.mark.parametrize(
@@ -246,3 +279,64 @@ def test_push_once_marks_the_103_too(tmp_path: Path) -> None:
     hinted = [link.target for link in first if not link.has("nopush")]
     assert hinted == [*ONCE_PUSHABLE, "/static/mod.mjs"]
     assert [link.target for link in second if not link.has("nopush")] == ["/static/mod.mjs"]
+
+
+def encode_digest(urls: list[str]) -> str:
+    """A cookie value holding the digests of ``urls``, encoded here independently."""
+    raw = b"".join(sha4(url) for url in urls)
+    return "1." + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def links_to(urls: list[str]) -> list[Link]:
+    return [Link(url, as_value="script") for url in urls]
+
+
+@FUZZ
+@given(count=st.integers(1, 600), max_entries=st.integers(1, 512), name=st.text(max_size=5))
+# Three entries whose base64url ends in "X" (which a sloppy rstrip("=") would eat).
+@example(count=3, max_entries=64, name="").via("an encoding that ends in X")
+def test_push_once_digest_round_trips_through_its_cookie(
+    count: int, max_entries: int, name: str
+) -> None:
+    urls = [f"/static/{name}{index}.js" for index in range(count)]
+    if count == 3 and not name:
+        urls = ["/static/site.css", "/static/app.js", "/static/x102.js"]
+        assert encode_digest(urls).endswith("X")
+    digest = PushedDigest([], max_entries)
+    digest.remember(links_to(urls))
+    kept = urls[-max_entries:]
+    assert digest.changed and digest.cookie_value() == encode_digest(kept)
+    again = PushedDigest.from_cookie(digest.cookie_value(), max_entries)
+    assert [url in again for url in urls] == [url in kept for url in urls]
+    assert again.cookie_value() == digest.cookie_value()
+
+
+def test_push_once_reads_a_cookie_of_the_longest_length_it_writes_and_nothing_longer() -> None:
+    urls = [f"/static/n{index}.js" for index in range(MAX_ENTRIES_LIMIT + 1)]
+    longest = encode_digest(urls[:MAX_ENTRIES_LIMIT])
+    assert len(longest) == MAX_COOKIE_LENGTH
+    read = PushedDigest.from_cookie(longest, MAX_ENTRIES_LIMIT)
+    assert all(url in read for url in urls[:MAX_ENTRIES_LIMIT])
+    # Longer is not ours: one character more, or one entry more, counts as empty.
+    for value in (longest + "A", encode_digest(urls)):
+        assert len(value) > MAX_COOKIE_LENGTH
+        assert not any(url in PushedDigest.from_cookie(value, MAX_ENTRIES_LIMIT) for url in urls)
+
+
+def test_push_once_a_full_cookie_of_the_default_size_is_read_back(tmp_path: Path) -> None:
+    client = once_app(tmp_path, PUSH_MAX_LINKS=100, PUSH_MAX_HEADER_BYTES=8192).test_client()
+    extra = "/?extra=" + ",".join(f"n{index}.js" for index in range(61))  # 3 + 61 = 64
+    [cookie] = set_cookies(client.get(extra))
+    assert len(cookie.split(";")[0]) == len("push_once=") + 344  # the docstring's 64 entries
+    assert pushed(client.get(extra)) == []
+
+
+def test_push_once_remembers_new_links_after_known_ones_in_one_response(tmp_path: Path) -> None:
+    client = once_app(tmp_path).test_client()
+    client.get("/")
+    response = client.get("/?extra=new.js,other.js")  # the page's three first, then two new
+    assert pushed(response) == ["/static/new.js", "/static/other.js"]
+    assert digest_of(response) == [sha4(url) for url in ONCE_PUSHABLE] + [
+        sha4("/static/new.js"),
+        sha4("/static/other.js"),
+    ]

@@ -3,6 +3,7 @@ configuration table are checked against the code here."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import re
@@ -10,12 +11,13 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import flask
 import pytest
 
 from flask_push_templates import ManifestError, http2push
-from flask_push_templates.settings import DEFAULTS
+from flask_push_templates.settings import DEFAULTS, Settings
 from tests.e2e.fronts import CONFIG_FILES
 
 REPO = Path(__file__).parent.parent
@@ -26,6 +28,36 @@ def test_every_config_key_is_in_the_readme_table() -> None:
     # A row of the configuration table: the key, then the next column after 2+ spaces.
     table_rows = set(re.findall(r"^``(PUSH_[A-Z_]+)`` {2,}", README, flags=re.MULTILINE))
     assert table_rows == set(DEFAULTS)
+
+
+def documented_defaults() -> dict[str, Any]:
+    """The configuration table's default column, read as Python literals."""
+    section = README[README.index("Every key, with its default.") :]
+    table = section[section.index("=====") :]
+    border = table.splitlines()[0]
+    columns = [column.span() for column in re.finditer("=+", border)]
+    start, end = columns[1][0], columns[2][0]  # the default column
+    cells: dict[str, str] = {}
+    key = None
+    for line in table.splitlines()[3:]:
+        if line.startswith("====="):
+            break
+        found = re.match(r"``(PUSH_[A-Z_]+)``", line)
+        if found:
+            key = found.group(1)
+            cells[key] = ""
+        assert key is not None, line
+        cells[key] += line[start:end].strip() + " "  # a cell may go on below its row
+    literals = {key: re.match(r"``(.*?)``", cell.strip()) for key, cell in cells.items()}
+    return {key: ast.literal_eval(match.group(1)) for key, match in literals.items() if match}
+
+
+def test_the_defaults_are_the_documented_ones() -> None:
+    documented = documented_defaults()
+    assert documented == DEFAULTS
+    # What init_app makes of an empty config is what the table says it does.
+    assert Settings.from_config({}) == Settings.from_config(documented)
+    assert Settings.from_config({}).push_once_max_age == 7 * 24 * 3600  # "(7 days)"
 
 
 def test_the_readme_names_no_key_that_does_not_exist() -> None:

@@ -46,6 +46,10 @@ def test_application_root_outside_a_request_does_not_reach_a_request_at_another_
     ]
 
 
+def test_an_empty_application_root_outside_a_request_is_the_root(make_app: AppFactory) -> None:
+    assert _render_outside_a_request(make_app(APPLICATION_ROOT="")) == "/static/app.css"
+
+
 def test_a_relative_static_endpoint_is_each_blueprints_own(tmp_path: Path) -> None:
     app = Flask("blueprints", root_path=str(tmp_path))
     app.config["PUSH_STATIC_ENDPOINT"] = ".static"

@@ -127,9 +127,16 @@ def test_closures_are_remembered_and_bounded(
     monkeypatch.setattr(facts, "MAX_CLOSURES", 3)
     for _ in range(2):  # the second time from memory
         assert facts.closure(app.jinja_env, ["base.html"]) == ["base.html", "foot.html"]
+    assert facts._closures == {frozenset({"base.html"}): ("base.html", "foot.html")}
+    # A template read for the first time starts the closures over (its tree is new): read
+    # them all first, so that only the bound can empty the memory below.
+    for number in range(10):
+        facts.info(app.jinja_env, f"other{number}.html")
     for number in range(10):
         assert facts.closure(app.jinja_env, [f"other{number}.html"]) == [f"other{number}.html"]
-    assert len(facts._closures) <= 3
+        # Never more than the bound, and the latest closure is always remembered.
+        assert len(facts._closures) <= 3
+        assert facts._closures[frozenset({f"other{number}.html"})] == (f"other{number}.html",)
     assert facts.closure(app.jinja_env, ["base.html"]) == ["base.html", "foot.html"]
 
 

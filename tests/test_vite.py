@@ -508,17 +508,38 @@ def test_a_streamed_page_and_the_103_carry_the_entry(
         PUSH_EARLY_HINTS=True,
         PUSH_EARLY_HINTS_TEMPLATES={"index": ["index.html"], "stream": ["index.html"]},
     )
+    hint, page, streamed = hint_page_and_streamed(app)
+    assert hint == page == streamed == expected_links(real, "src/main.ts")
+
+
+def hint_page_and_streamed(app: Flask) -> tuple[list[str], list[str], list[str]]:
+    """The link values of the 103 and the page at /, and of the page streamed at /stream."""
     app.add_url_rule("/stream", "stream", lambda: Response(stream_template("index.html")))
     sent: list[list[tuple[str, str]]] = []
     environ = {"SERVER_PROTOCOL": "HTTP/2.0", "wsgi.early_hints": sent.append}
     client = app.test_client()
-    response = client.get("/", environ_overrides=environ)
-    assert [value.strip() for value in sent[0][0][1].split(",")] == expected_links(
-        real, "src/main.ts"
+    with client.get("/", environ_overrides=environ) as response:
+        response.get_data()
+    [[(name, value)]] = sent
+    assert name == "Link"
+    # Closed: an unread streamed page keeps its request context pushed until collected.
+    with client.get("/stream") as streamed:
+        streamed.get_data()
+    hint = [each.strip() for each in value.split(",")]
+    return hint, header_values(response), header_values(streamed)
+
+
+def test_a_constant_push_of_an_entry_gives_its_files_in_the_103_and_a_streamed_page(
+    vite_app: Callable[..., Flask], real: ViteManifest
+) -> None:
+    # Both come from the template's constant pushes, before (or without) rendering it.
+    app = vite_app(
+        {"index.html": "{% push 'src/main.ts' %}<p>hi</p>"},
+        PUSH_EARLY_HINTS=True,
+        PUSH_EARLY_HINTS_TEMPLATES={"index": ["index.html"], "stream": ["index.html"]},
     )
-    streamed = client.get("/stream")
-    assert header_values(streamed) == expected_links(real, "src/main.ts")
-    assert header_values(response) == expected_links(real, "src/main.ts")
+    hint, page, streamed = hint_page_and_streamed(app)
+    assert hint == page == streamed == expected_links(real, "src/main.ts")
 
 
 def test_an_import_map_page_gets_module_preloads_in_the_html_only(
