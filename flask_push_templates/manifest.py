@@ -90,15 +90,17 @@ def _read_whole(path: str) -> bytes | None:
 
 
 #: What tells two versions of a file apart.
-_Stamp = tuple[int, int, int]
+Stamp = tuple[int, int, int]
 
 
-def _stamp_of(status: os.stat_result) -> _Stamp:
+def _stamp_of(status: os.stat_result) -> Stamp:
     return (status.st_mtime_ns, status.st_size, status.st_ino)
 
 
-def _stamp(path: str) -> _Stamp | None:
-    """The stamp of the file at ``path``; ``None`` if it cannot be had (it is gone...)."""
+def file_stamp(path: str) -> Stamp | None:
+    """The stamp of the file at ``path``; ``None`` if it cannot be had (it is gone...).
+
+    Also how a rebuilt Vite manifest is noticed (vite.py)."""
     try:
         return _stamp_of(os.stat(path))
     except OSError:
@@ -215,12 +217,12 @@ class ManifestStore:
     """
 
     def __init__(self) -> None:
-        self._cache: dict[str, tuple[_Stamp | None, Manifest | None]] = {}
+        self._cache: dict[str, tuple[Stamp | None, Manifest | None]] = {}
         self._lock = threading.Lock()
 
     def load(self, path: str) -> Manifest:
         """Load ``path`` now, raising :class:`ManifestError` if it is not valid."""
-        stamp = _stamp(path)
+        stamp = file_stamp(path)
         manifest = load_manifest(path)
         with self._lock:
             self._cache[path] = (stamp, manifest)
@@ -231,7 +233,7 @@ class ManifestStore:
         cached = self._cache.get(path)
         if cached is not None and not auto_reload:
             return cached[1]
-        stamp = _stamp(path)
+        stamp = file_stamp(path)
         if cached is not None and cached[0] == stamp:
             return cached[1]
         previous = cached[1] if cached is not None else None

@@ -30,6 +30,7 @@ from typing import Any
 from .attributes import AttributeValue
 from .destinations import infer_destination
 from .errors import ConfigError, ManifestError, PushError
+from .manifest import Stamp, file_stamp
 from .pushes import AssetPush
 
 log = logging.getLogger(__name__)
@@ -322,17 +323,6 @@ def load_vite_manifest(path: str) -> ViteManifest:
     return parse_vite_manifest(text, path)
 
 
-_Stamp = tuple[int, int, int]
-
-
-def _stamp(path: str) -> _Stamp | None:
-    try:
-        status = os.stat(path)
-    except OSError:
-        return None
-    return (status.st_mtime_ns, status.st_size, status.st_ino)
-
-
 class ViteBuild:
     """One app's Vite build: its manifest, re-read when it changes, and where it is served.
 
@@ -350,7 +340,7 @@ class ViteBuild:
         #: Options every push of an entry starts from (``PUSH_VITE_IMPORT_MAP`` and
         #: ``PUSH_VITE_PREFETCH``); a push's own options override them.
         self.defaults = dict(defaults or {})
-        self._cached: tuple[_Stamp | None, ViteManifest | None] | None = None
+        self._cached: tuple[Stamp | None, ViteManifest | None] | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -387,7 +377,7 @@ class ViteBuild:
 
     def load(self) -> ViteManifest:
         """Read the manifest now; :class:`ManifestError` if it is missing or invalid."""
-        stamp = _stamp(self.manifest_path)
+        stamp = file_stamp(self.manifest_path)
         manifest = load_vite_manifest(self.manifest_path)
         with self._lock:
             self._cached = (stamp, manifest)
@@ -401,7 +391,7 @@ class ViteBuild:
             return cached[1]
         # The stamp is taken before reading: a write that ends after it changes the stamp,
         # so a half-written file read now is read again on the next call.
-        stamp = _stamp(self.manifest_path)
+        stamp = file_stamp(self.manifest_path)
         if cached is not None and cached[0] == stamp:
             return cached[1]
         previous = cached[1] if cached is not None else None
