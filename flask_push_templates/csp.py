@@ -52,7 +52,11 @@ def request_nonce(state: PushState) -> str | None:
     getter: NonceGetter | None = state.settings.nonce_getter
     try:
         # Flask-Talisman's attribute; missing when the policy uses no nonce.
-        nonce = getter() if getter is not None else getattr(request, "csp_nonce", None)
+        nonce = (
+            getter()
+            if getter is not None
+            else getattr(request._get_current_object(), "csp_nonce", None)  # type: ignore[attr-defined]
+        )
     except Exception:
         # The nonce is a bonus on a preload; a broken getter must not break the page.
         endpoint = request.endpoint

@@ -82,11 +82,14 @@ def page_record() -> PageRecord | None:
     """This request's record, created on first use; ``None`` outside a request."""
     if not has_request_context():
         return None
-    record: PageRecord | None = g.get(_G_ATTRIBUTE)
+    # The objects behind the proxies, fetched once: each method call through a proxy costs
+    # as much as a push, and this runs for every push and every render.
+    real_g = g._get_current_object()
+    record: PageRecord | None = real_g.get(_G_ATTRIBUTE)
     if record is None:
-        state = get_state(current_app)
+        state = get_state(current_app._get_current_object())  # type: ignore[attr-defined]
         record = PageRecord(state, state.resolver.for_request())
-        setattr(g, _G_ATTRIBUTE, record)
+        setattr(real_g, _G_ATTRIBUTE, record)
     return record
 
 
@@ -94,7 +97,7 @@ def recorded_page() -> PageRecord | None:
     """This request's record if anything was recorded, without creating one."""
     if not has_request_context():
         return None
-    return g.get(_G_ATTRIBUTE)  # type: ignore[no-any-return]
+    return g._get_current_object().get(_G_ATTRIBUTE)  # type: ignore[no-any-return]
 
 
 def record_push(

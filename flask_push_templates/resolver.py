@@ -79,15 +79,16 @@ class AssetResolver:
         """The resolver of the current request, or of no request outside one."""
         if not has_request_context():
             return RequestUrls(self, None)
+        real_request = request._get_current_object()  # type: ignore[attr-defined]
         endpoint = self.static_endpoint
         if endpoint[:1] == ".":
-            endpoint = expand_endpoint(endpoint, request.blueprint)
+            endpoint = expand_endpoint(endpoint, real_request.blueprint)
         stable = self._stable
         if stable is None:
             stable = self.stable
         if not stable:
             return RequestUrls(self, None, endpoint)
-        return RequestUrls(self, (request.script_root, endpoint), endpoint)
+        return RequestUrls(self, (real_request.script_root, endpoint), endpoint)
 
     @property
     def stable(self) -> bool:
