@@ -31,7 +31,7 @@ import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
@@ -96,22 +96,29 @@ class PortableKeys:
         self.app = app
         self.root = script_root.rstrip("/")
         self.static_endpoint = expand_endpoint(get_state(app).settings.static_endpoint, None)
-        self.adapter = app.url_map.bind("localhost", script_name=script_root or "/")
+        # The crawl's host: an existing entry resolved outside a request is an external URL
+        # of it when SERVER_NAME is set.
+        self.host = app.config.get("SERVER_NAME") or "localhost"
+        self.adapter = app.url_map.bind(self.host, script_name=script_root or "/")
 
-    def key(self, url: str) -> str:
-        """The manifest key of ``url``, a same-origin URL or path found by the crawl."""
+    def key(self, url: str) -> str | None:
+        """The manifest key of ``url``, a same-origin URL or path found by the crawl;
+        ``None`` for a path of the origin outside the app (outside ``APPLICATION_ROOT``),
+        which no key can name wherever the app is mounted."""
         parts = urlsplit(url)
+        if parts.netloc and parts.netloc != self.host:
+            return url  # another origin's: not the app's to respell
         path = parts.path
         if self.root:
             if not path.startswith(self.root + "/"):
-                return url  # not the app's: no script root to take off
+                return None
             path = path[len(self.root) :]
         name = self._static_name(path, parts.query)
         return name if name is not None else _with_query(path, parts.query)
 
     def _static_name(self, path: str, query: str) -> str | None:
         try:
-            endpoint, values = self.adapter.match(path, method="GET")
+            endpoint, values = self.adapter.match(unquote(path), method="GET")
         except (HTTPException, RequestRedirect):
             return None
         filename = values.get("filename")
@@ -142,12 +149,13 @@ def update_manifest(
     existing: Manifest | None,
     templates: Collection[str],
     url_of: Callable[[str], str],
-    key_of: Callable[[str], str] = str,
+    key_of: Callable[[str], str | None] = str,
 ) -> ManifestUpdate:
     """Merge the ``groups`` found with the ``existing`` manifest (see the module docstring).
 
     ``url_of`` resolves the existing file's asset names to URLs; ``key_of`` turns a URL
-    into the key it is written and compared as (:meth:`PortableKeys.key`).
+    into the key it is written and compared as (:meth:`PortableKeys.key`); an asset found
+    with no key is left out.
     """
     update = ManifestUpdate()
     old_flat = existing.entries if existing is not None else ()
@@ -158,7 +166,9 @@ def update_manifest(
     for name, found in groups.items():
         assets: dict[str, Asset] = {}
         for url, asset in found.items():
-            assets.setdefault(key_of(url), asset)
+            key = key_of(url)
+            if key is not None:
+                assets.setdefault(key, asset)
         previous = {key_of(url_of(entry.asset)): entry for entry in old_groups.get(name, ())}
         group = _rebuilt_group(assets, previous, everywhere)
         if group:
@@ -175,7 +185,7 @@ def update_manifest(
 
 
 def _rebuilt_group(
-    assets: dict[str, Asset], previous: dict[str, AssetPush], everywhere: set[str]
+    assets: dict[str, Asset], previous: dict[str | None, AssetPush], everywhere: set[str | None]
 ) -> dict[str, Spec]:
     group: dict[str, Spec] = {}
     for key, asset in assets.items():

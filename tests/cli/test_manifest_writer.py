@@ -9,9 +9,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask, render_template, render_template_string
 from werkzeug.test import TestResponse
 
+from flask_push_templates.cli.manifest_writer import PortableKeys
 from flask_push_templates.manifest import load_manifest
 from flask_push_templates.settings import template_map
 from tests.cli.helpers import (
@@ -298,3 +300,23 @@ def test_a_manifest_generated_at_the_root_stays_right_under_a_prefix_and_a_new_v
         app = versioned_app(make_app, version, APPLICATION_ROOT=root or "/")
         check = invoke(app, "manifest", "-o", str(output), "--check")
         assert check.exit_code == 0, (root, version, check.output)
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("/app/static/css/a.css", "css/a.css"),
+        ("http://example.test/app/static/css/a.css", "css/a.css"),  # resolved with SERVER_NAME
+        ("/app/static/a%20b.css?v=2", "a b.css?v=2"),
+        ("/app/page-data.json?limit=5", "/page-data.json?limit=5"),
+        ("/app/not-a-route.css", "/not-a-route.css"),
+        # Another origin's is taken as given; a path of this origin outside the app has none.
+        ("https://cdn.example/app/static/css/a.css", "https://cdn.example/app/static/css/a.css"),
+        ("/elsewhere/x.css", None),
+    ],
+)
+def test_portable_keys(make_app: AppFactory, url: str, key: str | None) -> None:
+    app = make_app(SERVER_NAME="example.test", APPLICATION_ROOT="/app")
+    app.add_url_rule("/page-data.json", "data", lambda: {})
+    with app.app_context():
+        assert PortableKeys(app, "/app").key(url) == key
