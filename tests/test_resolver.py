@@ -353,3 +353,16 @@ def test_each_cause_of_a_refused_script_root_is_logged_once(
         "the request's script root '/a?b' holds '?', which would start a query",
         "the request's script root '//e' starts with '//', which names another host",
     ]
+
+
+def test_a_refused_script_root_costs_a_decorator_only_app_its_links_only(tmp_path: Path) -> None:
+    # flask-http2-push's users: no PushTemplates(app), the decorator adds the header.
+    (tmp_path / "push_manifest.json").write_text(json.dumps(README_MANIFEST))
+    app = Flask(__name__, root_path=str(tmp_path))
+    app.add_url_rule("/", "main", http2push()(lambda: "hi"))
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_prefix=1)  # type: ignore[method-assign]
+    client = app.test_client()
+    refused = client.get("/", headers={"X-Forwarded-Prefix": "?"})
+    assert (refused.status_code, refused.text, refused.headers.getlist("Link")) == (200, "hi", [])
+    served = client.get("/", headers={"X-Forwarded-Prefix": "/shop"})
+    assert targets_of(served) == [f"/shop{path}" for path in README_MANIFEST]
