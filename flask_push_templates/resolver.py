@@ -165,7 +165,7 @@ class RequestUrls:
         if key is None:
             return self._resolve(asset)
         # The memory first: it is the hot path of a page with many pushes, and it holds
-        # paths and URLs (as themselves) too.
+        # paths and URLs too (a path depends on the script root alone, which is in the key).
         urls = self._resolver._urls
         cache_key = (asset, *key)
         url = urls.get(cache_key)
