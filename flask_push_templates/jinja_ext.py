@@ -29,6 +29,7 @@ from jinja2.parser import Parser
 from .attributes import build_link
 from .errors import PushError
 from .pushes import AssetPush
+from .uri import asset_problem
 from .vite import ViteBuild, entry_pushes
 
 _USAGE = "{% push 'app.css' %} or {% push 'fonts/x.woff2', 'font', crossorigin=True %}"
@@ -165,6 +166,9 @@ class PushExtension(Extension):
         asset, destination, attributes = constant
         if not isinstance(asset, str) or not (destination is None or isinstance(destination, str)):
             parser.fail(f"push: the asset and destination must be strings: {_USAGE}", lineno)
+        problem = asset_problem(asset)
+        if problem is not None:
+            parser.fail(f"push of {asset!r}: {problem}", lineno)
         build: ViteBuild | None = getattr(self.environment, VITE_ATTRIBUTE, None)
         manifest = None if build is None else build.manifest(self.environment.auto_reload)
         try:

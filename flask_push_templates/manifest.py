@@ -26,7 +26,7 @@ from typing import Any
 from .attributes import AttributeValue, build_link
 from .errors import ManifestError, PushError
 from .pushes import AssetPush
-from .uri import is_url
+from .uri import asset_problem, is_url
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,9 @@ class _ManifestReader:
         return ManifestError(f"{where}: {entry}: {message}")
 
     def entry(self, asset: str, spec: Any, group: str | None = None) -> AssetPush:
+        problem = asset_problem(asset)
+        if problem is not None:
+            raise self.fail(asset, group, problem)
         if not isinstance(spec, dict):
             raise self.fail(
                 asset,

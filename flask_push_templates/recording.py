@@ -151,9 +151,11 @@ def record_link(
     origin: str | None = None,
 ) -> None:
     """Validate a push of ``url`` and record it for this request (if there is one)."""
-    link = build_link(url, destination, attributes.items())
     if record is None:
         record = page_record()
+    if record is not None and record.urls.refused:
+        return  # the request's script root is not a path: its URLs cannot be links
+    link = build_link(url, destination, attributes.items())
     if record is not None:
         record.links.add(link, explicit=destination is not None or bool(attributes))
         if record.provenance is not None:

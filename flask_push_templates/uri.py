@@ -15,8 +15,59 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 
 
 def is_url(asset: str) -> bool:
-    """Whether ``asset`` is a path or URL to take as given, rather than a static file name."""
+    """Whether ``asset`` is a path or URL rather than a static file name."""
     return asset.startswith("/") or _SCHEME.match(asset) is not None
+
+
+def is_full_url(asset: str) -> bool:
+    """Whether ``asset`` names its own origin (``https://...``, ``//host/...``): it is taken
+    as given, whatever the app's script root."""
+    return asset.startswith("//") or _SCHEME.match(asset) is not None
+
+
+def split_reference(asset: str) -> tuple[str, str]:
+    """``asset`` as its path and what follows it, the query and fragment as given:
+    ``css/app.css?v=2#x`` is ``("css/app.css", "?v=2#x")``."""
+    query, fragment = asset.find("?"), asset.find("#")
+    ends = [index for index in (query, fragment) if index >= 0]
+    end = min(ends) if ends else len(asset)
+    return asset[:end], asset[end:]
+
+
+def asset_problem(asset: str) -> str | None:
+    """Why ``asset`` can name no file, or ``None``: what the tag refuses when its template
+    compiles and a manifest when it loads, rather than every request that pushes it."""
+    if not asset:
+        return "the asset is empty; give a static file name, a path or a URL"
+    if not is_url(asset) and not split_reference(asset)[0]:
+        return "a query or fragment needs a file name before it, such as 'css/app.css?v=2'"
+    return None
+
+
+def script_root_problem(script_root: str) -> str | None:
+    """Why a request's script root (``SCRIPT_NAME``, which a proxy may set from a header:
+    ``ProxyFix(x_prefix=1)`` takes ``X-Forwarded-Prefix``) cannot start the app's paths,
+    or ``None``. The answer is one of a few fixed causes, so that it can be logged once."""
+    if not script_root:
+        return None
+    if not script_root.startswith("/"):
+        return "does not start with '/'"
+    if script_root.startswith("//"):
+        return "starts with '//', which names another host"
+    for char, meaning in _NOT_IN_A_ROOT:
+        if char in script_root:
+            return meaning
+    if _CONTROL.search(script_root):
+        return "holds a control character"
+    return None
+
+
+_NOT_IN_A_ROOT = (
+    ("?", "holds '?', which would start a query"),
+    ("#", "holds '#', which would start a fragment"),
+    ("\\", "holds '\\', which browsers read as '/'"),
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # RFC 3986 characters a target may keep as they are. "," and ";" are legal inside <...> but

@@ -154,11 +154,21 @@ class FuzzApp:
         return self.client.get(path)
 
     def url_of(self, asset: str) -> str:
-        """The URL a push of ``asset`` names, as Flask itself builds it (not the package)."""
+        """The URL a push of ``asset`` names, as Flask itself builds it (not the package):
+        a path or URL as given (the script root is ``""``), a static file name through
+        ``url_for``, its query and fragment as given after it."""
         if asset.startswith("/") or _has_scheme(asset):
             return asset
+        name = _static_name(asset)
+        if not name:
+            return asset  # refused: see may_refuse
         with self.app.test_request_context():
-            return url_for("static", filename=asset)
+            return url_for("static", filename=name) + asset[len(name) :]
+
+
+def _static_name(asset: str) -> str:
+    """A static file name's part before its query or fragment."""
+    return re.split(r"[?#]", asset, maxsplit=1)[0]
 
 
 def _has_scheme(asset: str) -> bool:
@@ -269,6 +279,9 @@ def may_refuse(
     """
     if isinstance(asset, str) and has_bad_port(asset):
         return True
+    is_name = isinstance(asset, str) and not (asset.startswith("/") or _has_scheme(asset))
+    if is_name and not _static_name(asset):
+        return True  # a query or fragment with no file name before it
     names = [name.lower() for name in attributes]
     if len(set(names)) != len(names) or set(names) & _SPECIAL_NAMES:
         return True  # a name given twice (in two cases), or a special one, may be wrong

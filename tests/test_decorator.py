@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import flask
 import pytest
 from flask import render_template_string
 
-from flask_push_templates import http2push
+from flask_push_templates import ManifestError, http2push
 from tests.conftest import AppFactory, links_of, targets_of
 from tests.e2e.parts import require
 
@@ -50,7 +51,7 @@ def test_readme_default_manifest(tmp_path: Path) -> None:
         tmp_path,
         """
         import flask
-        from flask_push_templates import http2push
+        from flask_push_templates import ManifestError, http2push
 
         app = flask.Flask(__name__)
 
@@ -72,7 +73,7 @@ def test_readme_named_manifest(tmp_path: Path) -> None:
         tmp_path,
         """
         import flask
-        from flask_push_templates import http2push
+        from flask_push_templates import ManifestError, http2push
 
         app = flask.Flask(__name__)
 
@@ -120,6 +121,42 @@ def test_first_host_is_not_frozen_into_later_responses(tmp_path: Path) -> None:
     assert targets_of(client.get("/", environ_overrides={"SCRIPT_NAME": "/b"})) == [
         "/b/static/app.css"
     ]
+
+
+def test_manifest_paths_follow_the_script_root_as_flask_http2_push_did(tmp_path: Path) -> None:
+    # flask-http2-push wrote request.url_root + path[1:]: its manifests' paths are the app's.
+    (tmp_path / "push_manifest.json").write_text(json.dumps(README_MANIFEST))
+    app = flask.Flask(__name__, root_path=str(tmp_path))
+    app.add_url_rule("/", "main", http2push()(lambda: "hi"))
+    response = app.test_client().get("/", environ_overrides={"SCRIPT_NAME": "/shop"})
+    assert response.status_code == 200
+    assert targets_of(response) == [f"/shop{path}" for path in README_MANIFEST]
+
+
+def test_queries_and_fragments_in_a_view_manifest(tmp_path: Path) -> None:
+    manifest = {"css/app.css?v=2": {}, "/static/a.js?v=3#x": {}, "img/a.png#top": {}}
+    (tmp_path / "push_manifest.json").write_text(json.dumps(manifest))
+    app = flask.Flask(__name__, root_path=str(tmp_path))
+    app.add_url_rule("/", "main", http2push()(lambda: "hi"))
+    response = app.test_client().get("/", environ_overrides={"SCRIPT_NAME": "/shop"})
+    assert response.status_code == 200
+    assert [(link.target, link.get("as")) for link in links_of(response)] == [
+        ("/shop/static/css/app.css?v=2", "style"),
+        ("/shop/static/a.js?v=3#x", "script"),
+        ("/shop/static/img/a.png#top", "image"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [("", "the asset is empty"), ("?v=2", "a query or fragment needs a file name")],
+)
+def test_a_view_manifest_naming_no_file_fails_at_start_up_not_at_a_request(
+    make_app: AppFactory, key: str, problem: str
+) -> None:
+    app = make_app(files={"v.json": json.dumps({key: {"type": "style"}})})
+    with pytest.raises(ManifestError, match=f"entry {re.escape(repr(key))}: {problem}"):
+        app.add_url_rule("/", "main", http2push("v.json")(lambda: "hi"))
 
 
 def test_with_the_extension_the_manifest_merges_with_template_pushes(make_app: AppFactory) -> None:

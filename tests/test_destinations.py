@@ -24,6 +24,11 @@ from flask_push_templates.destinations import extension_of, infer_destination
         ("//[x/a.css?v=1.png?w=2.js", "style"),
         ("//[x/a.css#top.png#b.js", "style"),
         ("//[x/a.js?q#f.png", "script"),
+        # A static file name, as a tag or a manifest gives it: the name before its query.
+        ("css/app.css?v=2", "style"),
+        ("fonts/a.WOFF2#x", "font"),
+        ("img/a.png?as=x.js", "image"),
+        ("data?x.json", None),
     ],
 )
 def test_the_destination_comes_from_the_extension_of_the_name(

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flask_push_templates import PushError, PushTemplates, push_link_tags, push_url
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, links_of
 from tests.fuzzing import (
     DESTINATIONS,
     FUZZ,
@@ -133,3 +133,32 @@ def test_push_link_tags_writes_only_attributes_html_knows(make_app: AppFactory) 
     assert tag == '<link rel="preload" href="/static/a.css" as="style" media="print">'
     # The header still carries every parameter: only HTML is limited.
     assert "onload" in response.headers["Link"]
+
+
+def test_push_url_returns_the_url_the_header_names_query_and_fragment_included(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    assets = ("css/app.css?v=2#x", "/media/a.png?w=1", "https://cdn.example/a.js?v=1")
+    app.add_url_rule("/", "page", lambda: "|".join(push_url(asset) for asset in assets))
+    response = app.test_client().get(
+        "/", environ_overrides={"SCRIPT_NAME": "/shop"}, headers={"Accept": "text/html"}
+    )
+    assert response.status_code == 200
+    returned = response.text.split("|")
+    assert returned == [
+        "/shop/static/css/app.css?v=2#x",
+        "/shop/media/a.png?w=1",
+        "https://cdn.example/a.js?v=1",
+    ]
+    fetched = [link.target for link in links_of(response) if link.get("rel") != "preconnect"]
+    assert fetched == returned
+
+
+@pytest.mark.parametrize("asset", ["", "?v=2", "#x"])
+def test_push_url_of_an_asset_naming_no_file_is_a_push_error(
+    make_app: AppFactory, asset: str
+) -> None:
+    app = make_app()
+    with app.test_request_context("/"), pytest.raises(PushError, match=r"^push(:| of )"):
+        push_url(asset, "style")

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+from flask import render_template
 from hypothesis import given
 from hypothesis import strategies as st
 from jinja2 import Environment, TemplateSyntaxError
@@ -102,6 +103,22 @@ def test_paths_and_urls_are_taken_as_given(make_app: AppFactory) -> None:
     ]
 
 
+def test_a_query_and_a_fragment_follow_the_static_url_of_the_name(make_app: AppFactory) -> None:
+    app = make_app(
+        templates={"page.html": "{% push 'css/app.css?v=2' %}{% push 'fonts/a.woff2#x' %}"}
+    )
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    response = app.test_client().get("/", environ_overrides={"SCRIPT_NAME": "/shop"})
+    assert response.status_code == 200
+    [style, font] = links_of(response)  # read back by the strict parser
+    assert (style.target, style.get("as")) == ("/shop/static/css/app.css?v=2", "style")
+    assert (font.target, font.get("as"), font.get("type")) == (
+        "/shop/static/fonts/a.woff2#x",
+        "font",
+        "font/woff2",
+    )
+
+
 def test_tag_renders_nothing(make_app: AppFactory) -> None:
     app = make_app(templates={"page.html": "a{% push 'app.css' %}b"})
     with app.test_request_context():
@@ -117,6 +134,10 @@ def test_tag_renders_nothing(make_app: AppFactory) -> None:
         ("\n{% push 'a.css', 'stylesheet' %}", "unknown destination 'stylesheet'; accepted:"),
         ("{% push 'a.nope' %}", "cannot infer a destination"),
         ("{% push 'a.css', rel='icon' %}", "unknown rel 'icon'"),
+        # What could never resolve is refused here, not at every request that renders it.
+        ("\n{% push '', 'style' %}", "push of '': the asset is empty; give a static file"),
+        ("{% push '?v=2', 'style' %}", "push of '?v=2': a query or fragment needs a file name"),
+        ("\n\n<% push '#top', 'image' %>", "push of '#top': a query or fragment needs"),
     ],
 )
 def test_syntax_errors_name_the_template_and_line(source: str, message: str) -> None:

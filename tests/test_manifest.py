@@ -91,6 +91,10 @@ def test_flask_http2_push_readme_example_with_its_trailing_comma_is_a_located_er
             "entry '/a.js' of 'p.html': unknown destination",
         ),
         ('{"/a.js": {"nonce": "x\\ny"}}', "control or non-ASCII"),
+        # What names no file is refused at start-up, not at every request.
+        ('{"": {"type": "style"}}', "line 1: entry '': the asset is empty"),
+        ('{"?v=2": {"type": "style"}}', "entry '?v=2': a query or fragment needs a file name"),
+        ('{"p.html": {"#x": {"type": "image"}}}', "entry '#x' of 'p.html': a query or fragment"),
         # The line of the bad entry in its group, not of the same asset elsewhere.
         (
             '{\n"/a.js": {"type": "script"},\n"p.html": {\n"/a.js": {"type": "bad"}}}',

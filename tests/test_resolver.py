@@ -3,16 +3,30 @@ never carries one request's (or no request's) URL into another."""
 
 from __future__ import annotations
 
+import json
+import logging
+import re
 from pathlib import Path
 
 import pytest
-from flask import Blueprint, Flask, render_template_string
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    render_template,
+    render_template_string,
+    stream_template,
+)
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.test import TestResponse
 
-from flask_push_templates import PushTemplates, push_url
+from flask_push_templates import PushError, PushTemplates, http2push, push_url
 from flask_push_templates.pushes import AssetPush
 from flask_push_templates.resolver import AssetResolver, expand_endpoint
 from flask_push_templates.state import get_state
-from tests.conftest import AppFactory, targets_of
+from tests.conftest import AppFactory, links_of, targets_of
+from tests.test_decorator import README_MANIFEST
+from tests.test_early_hints import get, hinted_targets
 
 PAGE = "{% push 'app.css' %}<p>page</p>"
 
@@ -135,13 +149,64 @@ def test_remembered_manifest_links_are_bounded(
         assert [value[0] for value in get_state(app).resolver._links.values()] == [groups[2]]
 
 
-def test_paths_and_urls_are_taken_as_given(make_app: AppFactory) -> None:
+@pytest.mark.parametrize(
+    ("asset", "url"),
+    [
+        # An app path: under the script root, as flask-http2-push's request.url_root did.
+        ("/static/x.css", "/shop/static/x.css"),
+        ("/page-data.json?limit=5", "/shop/page-data.json?limit=5"),
+        # A full URL names its own origin: as given.
+        ("https://cdn.example/x.css", "https://cdn.example/x.css"),
+        ("//cdn.example/x.css", "//cdn.example/x.css"),
+        # A static file name, and its query and fragment as given after its static URL.
+        ("x.css", "/shop/static/x.css"),
+        ("css/app.css?v=2", "/shop/static/css/app.css?v=2"),
+        ("css/app.css#top", "/shop/static/css/app.css#top"),
+        ("css/a b.css?q=a b#f?g", "/shop/static/css/a%20b.css?q=a b#f?g"),
+    ],
+)
+def test_one_rule_for_every_asset(make_app: AppFactory, asset: str, url: str) -> None:
     app = make_app()
     with app.test_request_context("/", environ_overrides={"SCRIPT_NAME": "/shop"}):
         urls = get_state(app).resolver.for_request()
-        assert urls.url("/static/x.css") == "/static/x.css"
-        assert urls.url("https://cdn.example/x.css") == "https://cdn.example/x.css"
-        assert urls.url("x.css") == "/shop/static/x.css"
+        assert urls.url(asset) == url
+        assert urls.url(asset) == url  # remembered: the same answer
+    with app.test_request_context("/", environ_overrides={"SCRIPT_NAME": "/other"}):
+        # What /shop remembered is its own.
+        expected = url.replace("/shop/", "/other/", 1)
+        assert get_state(app).resolver.for_request().url(asset) == expected
+
+
+def test_an_app_path_outside_a_request_is_under_application_root(make_app: AppFactory) -> None:
+    app = make_app(APPLICATION_ROOT="/app/")
+    with app.app_context():
+        urls = get_state(app).resolver.for_request()
+        assert urls.url("/static/x.css") == "/app/static/x.css"
+        assert urls.url("x.css?v=2") == "/app/static/x.css?v=2"
+
+
+def test_the_assets_query_follows_the_query_url_defaults_add(make_app: AppFactory) -> None:
+    app = make_app()
+
+    @app.url_defaults
+    def cache_bust(endpoint: str, values: dict[str, str]) -> None:
+        if endpoint == "static":
+            values.setdefault("v", "abc")
+
+    with app.test_request_context("/", environ_overrides={"SCRIPT_NAME": "/shop"}):
+        urls = get_state(app).resolver.for_request()
+        assert urls.url("app.css") == "/shop/static/app.css?v=abc"
+        assert urls.url("app.css?media=print#x") == "/shop/static/app.css?v=abc&media=print#x"
+        assert urls.url("app.css#x") == "/shop/static/app.css?v=abc#x"
+        assert urls.url("/static/app.css") == "/shop/static/app.css"
+
+
+@pytest.mark.parametrize("asset", ["?v=2", "#top", "?"])
+def test_a_query_without_a_file_name_is_refused_naming_it(make_app: AppFactory, asset: str) -> None:
+    app = make_app()
+    refusal = re.escape(f"push of {asset!r}: a query or fragment needs a file name before it")
+    with app.test_request_context("/"), pytest.raises(PushError, match=refusal):
+        get_state(app).resolver.for_request().url(asset)
 
 
 def test_manifest_links_resolved_by_the_tools_do_not_reach_a_request(
@@ -161,3 +226,143 @@ def test_manifest_links_resolved_by_the_tools_do_not_reach_a_request(
     assert [link.url for link in outside] == ["http://internal.example:8443/static/app.css"]
     response = app.test_client().get("/", base_url="http://internal.example:8443")
     assert targets_of(response) == ["/static/app.css"]
+
+
+# --- under a mount prefix: every source, every way out -------------------------------------
+
+PREFIX_TEMPLATES = {
+    "page.html": (
+        "{% push '/static/tag.css' %}{% push 'css/app.css?v=2' %}"
+        "{% push 'https://cdn.example/lib.js' %}"
+        "<img src=\"{{ push_url('/media/x.png') }}\"><img src=\"{{ push_url('a.png#x') }}\">"
+    ),
+}
+PREFIX_MANIFEST = {
+    "/static/site.css": {"type": "style"},
+    "img/logo.svg?v=3": {},
+    "page.html": {"/static/group.js": {}},
+}
+#: What the page's sources name, for a request at script root ``ROOT``.
+KNOWN_BEFORE_THE_VIEW = [
+    "ROOT/static/tag.css",
+    "ROOT/static/css/app.css?v=2",
+    "https://cdn.example/lib.js",
+    "ROOT/path/to/file-to-push.js",
+    "ROOT/path/to/file-to-push.css",
+    "ROOT/path/to/file-to-push.woff2",
+    "ROOT/static/group.js",
+    "ROOT/static/site.css",
+    "ROOT/static/img/logo.svg?v=3",
+]
+RECORDED_ONLY = ["ROOT/media/x.png", "ROOT/static/a.png#x"]
+#: Not in a 103, which carries preload, modulepreload and preconnect only.
+PREFETCH = ["ROOT/path/to/file-to-push.html"]
+
+
+def prefix_app(make_app: AppFactory) -> Flask:
+    """A page with every source of links: tags, push_url(), PUSH_MANIFEST (its flat
+    entries and the page's group), and flask-http2-push's README manifest on the view;
+    streamed at /streamed; with 103 Early Hints."""
+    app = make_app(
+        templates=PREFIX_TEMPLATES,
+        files={
+            "push.json": json.dumps(PREFIX_MANIFEST),
+            "push_manifest.json": json.dumps(README_MANIFEST),
+        },
+        PUSH_MANIFEST="push.json",
+        PUSH_EARLY_HINTS=True,
+        PUSH_EARLY_HINTS_TEMPLATES={"page": ["page.html"], "streamed": ["page.html"]},
+    )
+    app.add_url_rule("/", "page", http2push()(lambda: render_template("page.html")))
+    app.add_url_rule(
+        "/streamed",
+        "streamed",
+        http2push()(lambda: Response(stream_template("page.html"), mimetype="text/html")),
+    )
+    return app
+
+
+def rooted(urls: list[str], root: str) -> list[str]:
+    return sorted(url.replace("ROOT", root) for url in urls)
+
+
+def fetched(response: TestResponse) -> list[str]:
+    """The header's targets but the preconnects (validated by the strict parser)."""
+    return sorted(link.target for link in links_of(response) if link.get("rel") != "preconnect")
+
+
+@pytest.mark.parametrize("root", ["", "/shop", "/a/b"])
+def test_the_header_the_stream_and_the_103_name_the_same_urls_under_the_script_root(
+    make_app: AppFactory, root: str
+) -> None:
+    app = prefix_app(make_app)
+    response, sent = get(app, "/", script_root=root)
+    assert response.status_code == 200
+    assert fetched(response) == rooted(KNOWN_BEFORE_THE_VIEW + RECORDED_ONLY + PREFETCH, root)
+    assert sorted(hinted_targets(sent)) == sorted(
+        ["https://cdn.example", *rooted(KNOWN_BEFORE_THE_VIEW, root)]
+    )
+    streamed, sent = get(app, "/streamed", script_root=root)
+    assert streamed.status_code == 200
+    assert fetched(streamed) == rooted(KNOWN_BEFORE_THE_VIEW + PREFETCH, root)
+    assert sorted(hinted_targets(sent)) == sorted(
+        ["https://cdn.example", *rooted(KNOWN_BEFORE_THE_VIEW, root)]
+    )
+
+
+@pytest.mark.parametrize("prefix", ["?", "?x", "/a?b", "/a#b", "shop", "//evil.example", "/\\x"])
+def test_a_script_root_that_is_not_a_path_costs_the_request_its_links_only(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture, prefix: str
+) -> None:
+    caplog.set_level(logging.DEBUG, "flask_push_templates.resolver")
+    app = prefix_app(make_app)
+    # ProxyFix copies X-Forwarded-Prefix, whatever it holds, into SCRIPT_NAME.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_prefix=1)  # type: ignore[method-assign]
+    for _ in range(3):  # a client that sends it on every request
+        for path in ("/", "/streamed"):
+            response, sent = get(app, path, headers={"X-Forwarded-Prefix": prefix})
+            assert response.status_code == 200, path
+            assert "Link" not in response.headers
+            assert sent == []
+    # The page itself is what url_for makes of the prefix: not the extension's to fix.
+    assert response.text.startswith("<img")
+    refusals = [record.levelno for record in caplog.records if "script root" in record.getMessage()]
+    assert refusals.count(logging.WARNING) == 1
+    assert refusals.count(logging.DEBUG) >= 5  # the later requests: kept out of the way
+    assert repr(prefix) in caplog.records[0].getMessage()
+    # A real prefix, on the same worker, still gets every link, and nothing is logged.
+    caplog.clear()
+    response, sent = get(app, "/", headers={"X-Forwarded-Prefix": "/shop"})
+    assert fetched(response) == rooted(KNOWN_BEFORE_THE_VIEW + RECORDED_ONLY + PREFETCH, "/shop")
+    assert len(hinted_targets(sent)) == len(KNOWN_BEFORE_THE_VIEW) + 1
+    assert caplog.records == []
+
+
+def test_each_cause_of_a_refused_script_root_is_logged_once(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = prefix_app(make_app)
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_prefix=1)  # type: ignore[method-assign]
+    for prefix in ("?1", "x", "/a?b", "/c?d", "//e", "//f", "?2"):
+        assert get(app, "/", headers={"X-Forwarded-Prefix": prefix})[0].status_code == 200
+    warnings = [
+        record.getMessage() for record in caplog.records if record.levelno == logging.WARNING
+    ]
+    assert [warning.split(" (SCRIPT_NAME")[0] for warning in warnings] == [
+        "the request's script root '?1' does not start with '/'",
+        "the request's script root '/a?b' holds '?', which would start a query",
+        "the request's script root '//e' starts with '//', which names another host",
+    ]
+
+
+def test_a_refused_script_root_costs_a_decorator_only_app_its_links_only(tmp_path: Path) -> None:
+    # flask-http2-push's users: no PushTemplates(app), the decorator adds the header.
+    (tmp_path / "push_manifest.json").write_text(json.dumps(README_MANIFEST))
+    app = Flask(__name__, root_path=str(tmp_path))
+    app.add_url_rule("/", "main", http2push()(lambda: "hi"))
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_prefix=1)  # type: ignore[method-assign]
+    client = app.test_client()
+    refused = client.get("/", headers={"X-Forwarded-Prefix": "?"})
+    assert (refused.status_code, refused.text, refused.headers.getlist("Link")) == (200, "hi", [])
+    served = client.get("/", headers={"X-Forwarded-Prefix": "/shop"})
+    assert targets_of(served) == [f"/shop{path}" for path in README_MANIFEST]

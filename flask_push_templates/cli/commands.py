@@ -23,6 +23,7 @@ from .checks import CheckReport, check_app, display_path
 from .crawl import PageResult, SiteCrawler, default_paths
 from .manifest_writer import (
     ManifestUpdate,
+    PortableKeys,
     TemplateMapUpdate,
     endpoint_templates,
     group_assets,
@@ -113,6 +114,7 @@ def manifest_command(
         existing,
         set(app.jinja_env.list_templates()),
         get_state(app).resolver.for_request().url,
+        PortableKeys(app, crawler.script_root).key,
     )
     text = manifest_text(update)
     _validate(text, target)

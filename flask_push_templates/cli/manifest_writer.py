@@ -1,6 +1,13 @@
 """The manifest ``flask push manifest`` writes: the pages' assets grouped by template, merged
 with the file already there, as JSON that diffs well.
 
+Each asset found is written as the core resolves it back (:class:`PortableKeys`): a file of
+the static folder as its static file name (``css/site.css``), any other URL of the app as
+its path below the script root (``/page-data.json``); never the script root, the host, or
+a query the app's ``url_defaults`` add (a cache-busting ``?v=``), which the core adds
+again for each request. So the file stays right when the app is mounted under another
+prefix, and when an asset's version changes, without regenerating.
+
 Regenerating must be safe to repeat, so the existing file is updated rather than replaced:
 
 * its flat entries (assets for every page) are kept as written, and a template's group does
@@ -24,9 +31,16 @@ import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from ..manifest import Manifest
 from ..pushes import AssetPush
+from ..resolver import expand_endpoint
+from ..state import get_state
 from .crawl import Asset, PageResult
 
 #: The assets found, by template name, then by URL.
@@ -65,24 +79,97 @@ class ManifestUpdate:
         return len(self.flat) + sum(len(group) for group in self.groups.values())
 
 
+class PortableKeys:
+    """How a URL the crawl found is written in the manifest: as the asset the core resolves
+    back to that URL, for any script root and any version (see the module's docstring).
+
+    A file of the static folder is written as its static name, with the query the page
+    gave it less what the app's ``url_defaults`` add, when the core resolves that name
+    back to exactly the URL found; anything else (a stylesheet's ``url(../fonts/x.woff2)``
+    without the cache-buster the page's own links have, another view's URL) as its path
+    below the script root, with its query as found.
+
+    :param script_root: the crawl's (``APPLICATION_ROOT``), which the URLs found start with.
+    """
+
+    def __init__(self, app: Flask, script_root: str) -> None:
+        self.app = app
+        self.root = script_root.rstrip("/")
+        self.static_endpoint = expand_endpoint(get_state(app).settings.static_endpoint, None)
+        # The crawl's host: an existing entry resolved outside a request is an external URL
+        # of it when SERVER_NAME is set.
+        self.host = app.config.get("SERVER_NAME") or "localhost"
+        self.adapter = app.url_map.bind(self.host, script_name=script_root or "/")
+
+    def key(self, url: str) -> str | None:
+        """The manifest key of ``url``, a same-origin URL or path found by the crawl;
+        ``None`` for a path of the origin outside the app (outside ``APPLICATION_ROOT``),
+        which no key can name wherever the app is mounted."""
+        parts = urlsplit(url)
+        if parts.netloc and parts.netloc != self.host:
+            return url  # another origin's: not the app's to respell
+        path = parts.path
+        if self.root:
+            if not path.startswith(self.root + "/"):
+                return None
+            path = path[len(self.root) :]
+        name = self._static_name(path, parts.query)
+        return name if name is not None else _with_query(path, parts.query)
+
+    def _static_name(self, path: str, query: str) -> str | None:
+        try:
+            endpoint, values = self.adapter.match(unquote(path), method="GET")
+        except (HTTPException, RequestRedirect):
+            return None
+        filename = values.get("filename")
+        if endpoint != self.static_endpoint or not isinstance(filename, str):
+            return None
+        # The crawl's request context: its script root is the one the URL was found under.
+        with self.app.test_request_context():
+            urls = get_state(self.app).resolver.for_request()
+            added = parse_qsl(urlsplit(urls.url(filename)).query, keep_blank_values=True)
+            own = []
+            for parameter in query.split("&") if query else ():
+                pair = parse_qsl(parameter, keep_blank_values=True)
+                if pair and pair[0] in added:
+                    added.remove(pair[0])
+                else:
+                    own.append(parameter)
+            name = _with_query(filename, "&".join(own))
+            found = _with_query(self.root + path, query)
+            return name if urls.url(name) == found else None
+
+
+def _with_query(path: str, query: str) -> str:
+    return f"{path}?{query}" if query else path
+
+
 def update_manifest(
     groups: Groups,
     existing: Manifest | None,
     templates: Collection[str],
     url_of: Callable[[str], str],
+    key_of: Callable[[str], str | None] = str,
 ) -> ManifestUpdate:
     """Merge the ``groups`` found with the ``existing`` manifest (see the module docstring).
 
-    ``url_of`` resolves the existing file's asset names to the URLs they are compared by.
+    ``url_of`` resolves the existing file's asset names to URLs; ``key_of`` turns a URL
+    into the key it is written and compared as (:meth:`PortableKeys.key`); an asset found
+    with no key is left out.
     """
     update = ManifestUpdate()
     old_flat = existing.entries if existing is not None else ()
     old_groups = existing.groups if existing is not None else {}
     for entry in old_flat:
         update.flat[entry.asset] = entry_spec(entry)
-    everywhere = {url_of(entry.asset) for entry in old_flat}
-    for name, assets in groups.items():
-        previous = {url_of(entry.asset): entry for entry in old_groups.get(name, ())}
+    everywhere = {key_of(url_of(entry.asset)) for entry in old_flat}
+    for name, found in groups.items():
+        assets: dict[str, Asset] = {}
+        for url, asset in found.items():
+            key = key_of(url)
+            if key is not None:
+                assets.setdefault(key, asset)
+        previous = {key_of(url_of(entry.asset)): entry for entry in old_groups.get(name, ())}
         group = _rebuilt_group(assets, previous, everywhere)
         if group:
             update.groups[name] = group
@@ -98,15 +185,15 @@ def update_manifest(
 
 
 def _rebuilt_group(
-    assets: dict[str, Asset], previous: dict[str, AssetPush], everywhere: set[str]
+    assets: dict[str, Asset], previous: dict[str | None, AssetPush], everywhere: set[str | None]
 ) -> dict[str, Spec]:
     group: dict[str, Spec] = {}
-    for url, asset in assets.items():
-        if url in everywhere:
+    for key, asset in assets.items():
+        if key in everywhere:
             continue  # a flat entry already pushes it on every page
-        old = previous.get(url)
+        old = previous.get(key)
         if old is None:
-            group[url] = asset.spec()
+            group[key] = asset.spec()
         else:
             # The entry as it was, with the type (and CORS mode) the page now implies: a
             # weight or any other attribute added by hand survives.

@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Blueprint, render_template
 
 from flask_push_templates import http2push
+from flask_push_templates.cli.checks import display_path
 from tests.cli.helpers import SITE, generate, invoke, site, write_manifest
 from tests.conftest import AppFactory
 
@@ -163,4 +164,27 @@ def test_check_covers_view_manifests(make_app: AppFactory, tmp_path: Path) -> No
     assert result.stdout.splitlines() == [
         f"push manifest {tmp_path}/legacy.json, line 2: entry '/static/legacy.js': "
         f"/static/legacy.js does not exist (looked for {tmp_path}/static/legacy.js)"
+    ]
+
+
+def test_check_finds_queried_assets_and_app_paths_under_application_root(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(
+        templates={"page.html": "{% push 'css/app.css?v=2' %}{% push 'css/gone.css#x' %}"},
+        files={
+            "static/css/app.css": "",
+            "m.json": '{"/static/css/app.css?v=3": {}, "/static/css/lost.css": {}}',
+        },
+        PUSH_MANIFEST="m.json",
+        APPLICATION_ROOT="/shop",
+    )
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    # The path of the name before the query is what is looked for; paths are the app's.
+    assert sorted(line.split(": ", 1)[1] for line in result.stdout.splitlines()) == [
+        "entry '/static/css/lost.css': /shop/static/css/lost.css does not exist "
+        f"(looked for {display_path(os.path.join(app.root_path, 'static/css/lost.css'))})",
+        "push of 'css/gone.css#x': /shop/static/css/gone.css#x does not exist "
+        f"(looked for {display_path(os.path.join(app.root_path, 'static/css/gone.css'))})",
     ]

@@ -59,7 +59,7 @@ def test_manifest_writes_to_push_manifest_by_default(make_app: AppFactory, tmp_p
     app.add_url_rule("/", "page", lambda: render_template("page.html"))
     assert invoke(app, "manifest").exit_code == 0
     assert json.loads((tmp_path / "m.json").read_text()) == {
-        "page.html": {"/static/a.css": {"type": "style", "weight": 1}}
+        "page.html": {"a.css": {"type": "style", "weight": 1}}
     }
 
 
@@ -71,7 +71,7 @@ def test_manifest_without_push_manifest_writes_into_the_root_path(
     result = invoke(app, "manifest")
     assert result.exit_code == 0
     assert json.loads((tmp_path / "push_manifest.json").read_text()) == {
-        "page.html": {"/static/a.png": {"type": "image", "weight": 1}}
+        "page.html": {"a.png": {"type": "image", "weight": 1}}
     }
     assert "set PUSH_MANIFEST = 'push_manifest.json' to use it" in result.stderr
 
@@ -85,12 +85,12 @@ def test_manifest_check_detects_a_stale_file(tmp_path: Path) -> None:
     assert f"{output} is up to date" in fresh.stdout
 
     stale = json.loads(output.read_text())
-    del stale["about.html"]["/static/fonts/heading.woff2"]
+    del stale["about.html"]["fonts/heading.woff2"]
     output.write_text(json.dumps(stale, indent=2, sort_keys=True) + "\n")
     before = output.read_text()
     result = invoke(app, "manifest", "--check", "-o", str(output))
     assert result.exit_code == 1
-    assert '+    "/static/fonts/heading.woff2": {' in result.stdout
+    assert '+    "fonts/heading.woff2": {' in result.stdout
     assert "is out of date: run 'flask push manifest'" in result.stderr
     assert output.read_text() == before  # --check writes nothing
 

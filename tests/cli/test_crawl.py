@@ -25,28 +25,28 @@ def test_manifest_lists_each_templates_assets(tmp_path: Path) -> None:
     assert sorted(document) == ["about.html", "index.html", "legacy.html"]
     index = {url: spec["type"] for url, spec in document["index.html"].items()}
     assert index == {
-        "/static/css/site.css": "style",
-        "/static/css/base.css": "style",  # @import of site.css
-        "/static/fonts/body.woff2": "font",  # only site.css's @font-face names it
-        "/static/img/background.svg": "image",  # url() in site.css
-        "/static/img/rule.png": "image",  # url() in base.css
-        "/static/img/logo.png": "image",  # base.html
-        "/static/img/hero.webp": "image",  # index.html
-        "/static/js/main.js": "module",
-        "/static/js/util.js": "module",  # imported by main.js
-        "/static/js/lib/dom.mjs": "module",
-        "/static/js/legacy.js": "script",
+        "css/site.css": "style",
+        "css/base.css": "style",  # @import of site.css
+        "fonts/body.woff2": "font",  # only site.css's @font-face names it
+        "img/background.svg": "image",  # url() in site.css
+        "img/rule.png": "image",  # url() in base.css
+        "img/logo.png": "image",  # base.html
+        "img/hero.webp": "image",  # index.html
+        "js/main.js": "module",
+        "js/util.js": "module",  # imported by main.js
+        "js/lib/dom.mjs": "module",
+        "js/legacy.js": "script",
     }
     about = document["about.html"]
-    assert about["/static/css/about.css"] == {"type": "style", "weight": 1}
-    assert about["/static/fonts/heading.woff2"] == {"type": "font", "weight": 1}
-    assert "/static/fonts/heading.woff2" not in document["index.html"]
+    assert about["css/about.css"] == {"type": "style", "weight": 1}
+    assert about["fonts/heading.woff2"] == {"type": "font", "weight": 1}
+    assert "fonts/heading.woff2" not in document["index.html"]
 
 
 def test_manifest_takes_explicit_urls(tmp_path: Path) -> None:
     document = generate(tmp_path, "/post/7", "http://localhost/about")
     assert sorted(document) == ["about.html", "post.html"]
-    assert document["post.html"]["/static/img/post.png"] == {"type": "image", "weight": 1}
+    assert document["post.html"]["img/post.png"] == {"type": "image", "weight": 1}
 
 
 def test_generated_manifest_gives_pages_their_links(tmp_path: Path) -> None:
@@ -108,9 +108,9 @@ def test_manifest_keeps_crossorigin_where_the_element_has_it(
     app.add_url_rule("/", "page", lambda: render_template("page.html"))
     result = invoke(app, "manifest", "-o", "-")
     assert json.loads(result.stdout)["page.html"] == {
-        "/static/a.js": {"type": "script", "weight": 1, "crossorigin": True},
-        "/static/m.js": {"type": "module", "weight": 1, "crossorigin": "use-credentials"},
-        "/static/s.css": {"type": "style", "weight": 1, "crossorigin": True},
+        "a.js": {"type": "script", "weight": 1, "crossorigin": True},
+        "m.js": {"type": "module", "weight": 1, "crossorigin": "use-credentials"},
+        "s.css": {"type": "style", "weight": 1, "crossorigin": True},
     }
 
 
@@ -123,10 +123,11 @@ def test_manifest_honours_application_root(make_app: AppFactory) -> None:
         APPLICATION_ROOT="/shop",
     )
     app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    # Static names: neither APPLICATION_ROOT nor any other prefix is written.
     expected = {
         "page.html": {
-            "/shop/static/p.png": {"type": "image", "weight": 1},
-            "/shop/static/s.css": {"type": "style", "weight": 1},
+            "p.png": {"type": "image", "weight": 1},
+            "s.css": {"type": "style", "weight": 1},
         }
     }
     for urls in ((), ("/",), ("/shop/",), ("http://localhost/shop/",)):
@@ -148,9 +149,9 @@ def test_example_app_manifest_finds_every_kind_of_asset(tmp_path: Path) -> None:
         for url, spec in group.items()
     }
     # Fonts named only by site.css's @font-face, on every page that links it.
-    assert types[("index.html", "/static/fonts/dejavu-serif-bold-subset.woff2")] == "font"
-    assert types[("index.html", "/static/css/site.css")] == "style"
-    assert types[("index.html", "/static/js/app.mjs")] == "module"
-    assert types[("legacy.html", "/static/js/legacy.js")] == "script"
-    assert types[("gallery.html", "/static/img/hero.png")] == "image"
+    assert types[("index.html", "fonts/dejavu-serif-bold-subset.woff2")] == "font"
+    assert types[("index.html", "css/site.css")] == "style"
+    assert types[("index.html", "js/app.mjs")] == "module"
+    assert types[("legacy.html", "js/legacy.js")] == "script"
+    assert types[("gallery.html", "img/hero.png")] == "image"
     load_manifest(str(output))

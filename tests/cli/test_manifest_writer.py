@@ -5,10 +5,15 @@ with the manifest and the Early Hints template map already there.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
-from flask import render_template, render_template_string
+import pytest
+from flask import Flask, render_template, render_template_string
+from werkzeug.test import TestResponse
 
+from flask_push_templates.cli.manifest_writer import PortableKeys
 from flask_push_templates.manifest import load_manifest
 from flask_push_templates.settings import template_map
 from tests.cli.helpers import (
@@ -20,7 +25,7 @@ from tests.cli.helpers import (
     run_flask,
     site,
 )
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, targets_of
 from tests.linkheader import parse_link_fields
 
 
@@ -36,9 +41,7 @@ def test_manifest_loads_and_is_deterministic(tmp_path: Path) -> None:
     assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
     manifest = load_manifest(str(output))
     fonts = [entry for entry in manifest.groups["index.html"] if entry.asset.endswith("woff2")]
-    assert [(entry.asset, entry.destination) for entry in fonts] == [
-        ("/static/fonts/body.woff2", "font")
-    ]
+    assert [(entry.asset, entry.destination) for entry in fonts] == [("fonts/body.woff2", "font")]
 
 
 def test_manifest_updates_an_existing_file(make_app: AppFactory, tmp_path: Path) -> None:
@@ -65,7 +68,7 @@ def test_manifest_updates_an_existing_file(make_app: AppFactory, tmp_path: Path)
         "page.html": {
             # Hand-made attributes survive; the type follows the page.
             "/static/app.js": {"type": "script", "weight": 5, "nopush": True},
-            "/static/new.png": {"type": "image", "weight": 1},
+            "new.png": {"type": "image", "weight": 1},  # new: its static name
         },
         "unvisited.html": {"/static/kept.css": {"type": "style"}},
     }
@@ -225,3 +228,95 @@ def test_example_app_early_hints_map_gives_first_requests_a_full_hint(tmp_path: 
         assert len(first) == 1, path
         assert first == first_hint(learning, path), path
         assert first != cold, path
+
+
+# --- portable: right under any prefix and any version ---------------------------------------
+
+VERSIONED_PAGE = (
+    "<link rel=stylesheet href=\"{{ url_for('static', filename='css/site.css') }}\">"
+    "<script type=module src=\"{{ url_for('static', filename='js/app.mjs') }}\"></script>"
+    "<link rel=preload as=fetch crossorigin href=\"{{ url_for('data') }}\">"
+    # A query of the page's own, after the version (as the core joins an asset's query).
+    "<img src=\"{{ url_for('static', filename='img/logo.png') }}&w=2\">"
+)
+VERSIONED_FILES: dict[str, str | bytes] = {
+    # What a stylesheet and a module name themselves carries no version.
+    "static/css/site.css": "@font-face { font-family: x; src: url(../fonts/a.woff2) }",
+    "static/js/app.mjs": "import './lib.mjs';",
+    "static/js/lib.mjs": "",
+    "static/img/logo.png": b"",
+    "static/fonts/a.woff2": b"",
+}
+
+
+def versioned_app(make_app: AppFactory, version: str, **config: Any) -> Flask:
+    """A page whose static URLs carry a cache-busting ``?v=`` from ``url_defaults``."""
+    app = make_app(templates={"page.html": VERSIONED_PAGE}, files=VERSIONED_FILES, **config)
+
+    @app.url_defaults
+    def cache_bust(endpoint: str, values: dict[str, str]) -> None:
+        if endpoint == "static":
+            values.setdefault("v", version)
+
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    app.add_url_rule("/page-data.json", "data", lambda: {"rows": []})
+    return app
+
+
+def page_urls(response: TestResponse) -> list[str]:
+    """What the page itself fetches: the URLs of its HTML, and the font and module that
+    its stylesheet and module name (relative to themselves, with no version)."""
+    html = re.findall(r'(?:href|src)="([^"]+)"', response.text)
+    root = html[0].split("/static/")[0]
+    return sorted([*html, f"{root}/static/fonts/a.woff2", f"{root}/static/js/lib.mjs"])
+
+
+def test_a_manifest_generated_at_the_root_stays_right_under_a_prefix_and_a_new_version(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    output = tmp_path / "generated.json"
+    result = invoke(versioned_app(make_app, "1"), "manifest", "-o", str(output))
+    assert result.exit_code == 0, result.output
+    assert read_json(output) == {
+        "page.html": {
+            # Static names, without the ?v= that url_defaults add again on each request.
+            "css/site.css": {"type": "style", "weight": 1},
+            "js/app.mjs": {"type": "module", "weight": 1},
+            "img/logo.png?w=2": {"type": "image", "weight": 1},  # the page's own query
+            # Found without a version: as app paths, under whatever script root.
+            "/static/fonts/a.woff2": {"type": "font", "weight": 1},
+            "/static/js/lib.mjs": {"type": "module", "weight": 1},
+            "/page-data.json": {"type": "fetch", "weight": 1},
+        }
+    }
+    for root, version in (("", "1"), ("/shop", "1"), ("/shop", "2"), ("/a/b", "3")):
+        app = versioned_app(make_app, version, PUSH_MANIFEST=str(output))
+        response = app.test_client().get("/", environ_overrides={"SCRIPT_NAME": root})
+        assert response.status_code == 200
+        # Exactly what the page fetches: its current version, under its script root.
+        assert sorted(targets_of(response)) == page_urls(response), (root, version)
+        assert f"{root}/static/css/site.css?v={version}" in targets_of(response)
+        # And the file needs no regenerating: --check finds it up to date.
+        app = versioned_app(make_app, version, APPLICATION_ROOT=root or "/")
+        check = invoke(app, "manifest", "-o", str(output), "--check")
+        assert check.exit_code == 0, (root, version, check.output)
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("/app/static/css/a.css", "css/a.css"),
+        ("http://example.test/app/static/css/a.css", "css/a.css"),  # resolved with SERVER_NAME
+        ("/app/static/a%20b.css?v=2", "a b.css?v=2"),
+        ("/app/page-data.json?limit=5", "/page-data.json?limit=5"),
+        ("/app/not-a-route.css", "/not-a-route.css"),
+        # Another origin's is taken as given; a path of this origin outside the app has none.
+        ("https://cdn.example/app/static/css/a.css", "https://cdn.example/app/static/css/a.css"),
+        ("/elsewhere/x.css", None),
+    ],
+)
+def test_portable_keys(make_app: AppFactory, url: str, key: str | None) -> None:
+    app = make_app(SERVER_NAME="example.test", APPLICATION_ROOT="/app")
+    app.add_url_rule("/page-data.json", "data", lambda: {})
+    with app.app_context():
+        assert PortableKeys(app, "/app").key(url) == key

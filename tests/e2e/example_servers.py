@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,8 +34,10 @@ def example_gunicorn(
     certfile: Path | None = None,
     keyfile: Path | None = None,
     extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[RunningServer]:
-    """Serve *app* from the repository root with gunicorn's gthread worker (4 threads).
+    """Serve *app* from the repository root with gunicorn's gthread worker (4 threads),
+    with *env* added to its environment (``SCRIPT_NAME`` for a mount prefix).
 
     gthread, so that a proxy can fetch a page and its pushes in parallel (and because
     gunicorn speaks HTTP/2 only with it). See :func:`servers.gunicorn_server`.
@@ -51,6 +53,7 @@ def example_gunicorn(
         certfile=certfile,
         keyfile=keyfile,
         extra_args=extra_args,
+        env=env,
     ) as server:
         yield server
 
