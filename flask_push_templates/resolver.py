@@ -1,8 +1,9 @@
 """Asset -> URL for this request: the one place where a pushed asset becomes the URL a page
 uses, for tags, ``push_url()``, manifests, 103 Early Hints and the ``flask push`` tools.
 
-An asset is a static file name (``css/app.css``: built with ``url_for`` on
-``PUSH_STATIC_ENDPOINT``), or a path or full URL, taken as given. With a Vite build
+An asset is a static file name (``css/app.css``: built on ``PUSH_STATIC_ENDPOINT``, or on
+the push's own ``endpoint``, the way the app's templates build static URLs: see
+:func:`template_url_builder`), or a path or full URL, taken as given. With a Vite build
 (``PUSH_VITE_MANIFEST``), a push of one of its entries with no destination stands for the
 entry's files (:mod:`.vite`): :meth:`RequestUrls.expand`.
 
@@ -10,21 +11,24 @@ URLs are remembered per app, because ``url_for`` is the hot path of a page with 
 pushes, but only where everything the URL depends on is in the key: the asset, the
 request's script root and the static endpoint as the request expands it (``.static`` is
 the current blueprint's). An app that changes URLs in ways no key can hold (URL defaults
-such as a cache-busting ``?v=``, host or subdomain matching, its own ``url_for``) gets
-nothing remembered; neither does anything resolved outside a request (a CLI command, a
-background job), whose URLs are built for no request and must never reach one.
+such as a cache-busting ``?v=``, host or subdomain matching, its own ``url_for``, a URL
+builder other than Flask's and Flask-Static-Digest's) gets nothing remembered; neither
+does anything resolved outside a request (a CLI command, a background job), whose URLs
+are built for no request and must never reach one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request, url_for
+from werkzeug.routing import BuildError
 
 from .attributes import build_link, check_text
 from .links import Link
-from .pushes import AssetPush
+from .pushes import AssetPush, UnknownEndpoint
 from .uri import is_url
 from .vite import ViteBuild, expand_push
 
@@ -49,11 +53,58 @@ def build_url(endpoint: str, **values: Any) -> str:
     return adapter.build(endpoint, values)
 
 
+log = logging.getLogger(__name__)
+
+#: What builds a static file's URL: ``url_for``'s signature (``endpoint``, ``filename=``).
+UrlBuilder = Callable[..., str]
+
+
 def expand_endpoint(endpoint: str, blueprint: str | None) -> str:
     """A relative endpoint (``.static``) as ``url_for`` expands it for ``blueprint``."""
     if endpoint[:1] != ".":
         return endpoint
     return f"{blueprint}{endpoint}" if blueprint is not None else endpoint[1:]
+
+
+def static_endpoint_for(app: Flask, endpoint: str, blueprint: str | None) -> str:
+    """``endpoint`` expanded for a request of ``blueprint``: a relative one (``.static``)
+    names the blueprint's own, or the app's when the blueprint has none (as a blueprint's
+    templates fall back to the app's), so that a page of a blueprint without static files
+    still pushes the app's."""
+    expanded = expand_endpoint(endpoint, blueprint)
+    if expanded == endpoint or expanded in app.view_functions:
+        return expanded
+    return endpoint[1:]
+
+
+def template_url_builder(app: Flask) -> tuple[UrlBuilder, bool]:
+    """How the app's templates build a static file's URL, and whether those URLs depend
+    only on what :class:`AssetResolver` keys them by (endpoint, file name, script root).
+
+    Asked once, at the first push of a request (asset tools register their template
+    globals in their own ``init_app``, often after this extension's):
+
+    * a ``static_url_for`` template global: Flask-Static-Digest's (``css/site.css`` is
+      ``css/site-<md5>.css`` from its ``cache_manifest.json``, read once at its start-up,
+      so its URLs may be remembered), or another package's of that name (never remembered);
+    * a ``url_for`` template global other than Flask's own: Flask-CDN's
+      (``https://CDN_DOMAIN/static/...?t=<mtime>``, whose scheme follows the request and
+      whose stamp follows the file: never remembered), or any other replacement;
+    * else Flask's ``url_for``.
+    """
+    globals_ = app.jinja_env.globals
+    static_url_for = globals_.get("static_url_for")
+    if callable(static_url_for):
+        owner = type(getattr(static_url_for, "__self__", None))
+        return static_url_for, owner.__module__.partition(".")[0] == "flask_static_digest"
+    template_url_for = globals_.get("url_for")
+    flask_own = (
+        getattr(template_url_for, "__self__", None) is app
+        and getattr(template_url_for, "__func__", None) is type(app).url_for
+    )
+    if callable(template_url_for) and not flask_own:
+        return template_url_for, False
+    return build_url, True
 
 
 class AssetResolver:
@@ -65,9 +116,20 @@ class AssetResolver:
     MAX_URLS = 4096
     MAX_LINK_GROUPS = 256
 
-    def __init__(self, static_endpoint: str, vite: ViteBuild | None = None) -> None:
+    def __init__(
+        self,
+        static_endpoint: str,
+        vite: ViteBuild | None = None,
+        url_builder: UrlBuilder | None = None,
+    ) -> None:
         self.static_endpoint = static_endpoint
         self.vite = vite
+        #: ``PUSH_URL_BUILDER``; ``None``: the templates' (:func:`template_url_builder`).
+        self.url_builder = url_builder
+        self._builder: tuple[UrlBuilder, bool] | None = None
+        #: The unknown endpoints already logged (a fixed set: the app's settings and
+        #: manifests name them).
+        self._logged: set[str] = set()
         self._urls: dict[tuple[str, str, str], str] = {}
         # Keyed by the pushes' identity: a manifest's entries live as long as the manifest,
         # and the entries are kept in the value so that a reused id is told apart.
@@ -76,18 +138,50 @@ class AssetResolver:
         self._stable: bool | None = None
 
     def for_request(self) -> RequestUrls:
-        """The resolver of the current request, or of no request outside one."""
+        """The resolver of the current request, or of no request outside one.
+
+        Outside a request (a CLI command, a background job) static URLs are built by
+        ``PUSH_URL_BUILDER`` if it is set, else by Flask's ``url_for`` (:func:`build_url`):
+        the asset tools' builders read the request. Nothing built there is remembered.
+        """
         if not has_request_context():
-            return RequestUrls(self, None)
+            return RequestUrls(self, None, builder=self.url_builder or build_url)
+        return self.for_blueprint(request.blueprint, request.script_root)
+
+    def for_blueprint(self, blueprint: str | None, script_root: str | None = None) -> RequestUrls:
+        """The resolver of a request of ``blueprint`` (in a request or a test request
+        context); ``script_root`` ``None``: nothing is remembered."""
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
         endpoint = self.static_endpoint
         if endpoint[:1] == ".":
-            endpoint = expand_endpoint(endpoint, request.blueprint)
+            endpoint = static_endpoint_for(app, endpoint, blueprint)
+        builder, builder_stable = self.builder(app)
         stable = self._stable
         if stable is None:
             stable = self.stable
-        if not stable:
-            return RequestUrls(self, None, endpoint)
-        return RequestUrls(self, (request.script_root, endpoint), endpoint)
+        if script_root is None or not (stable and builder_stable):
+            return RequestUrls(self, None, endpoint, builder, blueprint)
+        return RequestUrls(self, (script_root, endpoint), endpoint, builder, blueprint)
+
+    def builder(self, app: Flask) -> tuple[UrlBuilder, bool]:
+        """What builds static URLs in a request, and whether its URLs may be remembered."""
+        if self._builder is None:
+            if self.url_builder is not None:
+                # Nothing is known of what it reads: never remembered.
+                self._builder = (self.url_builder, False)
+            else:
+                self._builder = template_url_builder(app)
+        return self._builder
+
+    def left_out(self, error: UnknownEndpoint) -> None:
+        """Log, the first time, that a push was left out because its endpoint is unknown."""
+        first = str(error) not in self._logged
+        self._logged.add(str(error))
+        log.log(
+            logging.ERROR if first else logging.DEBUG,
+            "%s: left out of the page's links ('flask push check' lists every such push)",
+            error,
+        )
 
     @property
     def stable(self) -> bool:
@@ -101,14 +195,21 @@ class AssetResolver:
 class RequestUrls:
     """Resolves assets for one request (``key`` ``None``: nothing is remembered)."""
 
-    __slots__ = ("_endpoint", "_key", "_resolver")
+    __slots__ = ("_blueprint", "_builder", "_endpoint", "_key", "_resolver")
 
     def __init__(
-        self, resolver: AssetResolver, key: tuple[str, str] | None, endpoint: str | None = None
+        self,
+        resolver: AssetResolver,
+        key: tuple[str, str] | None,
+        endpoint: str | None = None,
+        builder: UrlBuilder = build_url,
+        blueprint: str | None = None,
     ) -> None:
         self._resolver = resolver
         self._key = key
         self._endpoint = endpoint if endpoint is not None else resolver.static_endpoint
+        self._builder = builder
+        self._blueprint = blueprint
 
     def url(self, asset: str) -> str:
         """The URL of ``asset``: itself if it is a path or URL, else its static file URL."""
@@ -132,17 +233,53 @@ class RequestUrls:
         """Whether the app has a Vite build, whose entries a push may name."""
         return self._resolver.vite is not None
 
-    def _static_url(self, asset: str) -> str:
+    def static_url(self, asset: str, endpoint: str) -> str:
+        """The URL of static file ``asset`` of ``endpoint`` (a push's own ``endpoint``, such
+        as ``admin.static``; ``.static`` is the request's blueprint's), remembered like
+        :meth:`url`'s."""
+        if endpoint[:1] == ".":
+            endpoint = static_endpoint_for(current_app, endpoint, self._blueprint)
+        key = self._key
+        if key is None:
+            return self._static_url(asset, endpoint)
+        urls = self._resolver._urls
+        cache_key = (asset, key[0], endpoint)
+        url = urls.get(cache_key)
+        if url is None:
+            url = self._static_url(asset, endpoint)
+            if len(urls) >= AssetResolver.MAX_URLS:
+                urls.clear()
+            urls[cache_key] = url
+        return url
+
+    def endpoint_url(self, endpoint: str, values: dict[str, Any]) -> str:
+        """``url_for(endpoint, **values)`` as the page writes it: a static endpoint's URL
+        by the static URL builder (so ``push_url_for('static', filename=name)`` is
+        ``push_url(name)``), any other by Flask's ``url_for`` (:func:`build_url`)."""
+        if endpoint == self._endpoint or endpoint.rpartition(".")[2] == "static":
+            return self._builder(endpoint, **values)
+        return build_url(endpoint, **values)
+
+    def _static_url(self, asset: str, endpoint: str | None = None) -> str:
+        endpoint = self._endpoint if endpoint is None else endpoint
         try:
-            return build_url(self._endpoint, filename=asset)
+            return self._builder(endpoint, filename=asset)
         except UnicodeEncodeError:
             check_text(asset, "the asset", asset)  # raises PushError, naming it
             raise
+        except BuildError:
+            raise UnknownEndpoint(asset, _no_endpoint(current_app, endpoint)) from None
+
+    def asset_url(self, push: AssetPush) -> str:
+        """The URL of one push of a single file: its own ``endpoint``'s, if it names one."""
+        if push.endpoint is None:
+            return self.url(push.asset)
+        return self.static_url(push.asset, push.endpoint)
 
     def expand(self, push: AssetPush) -> tuple[AssetPush, ...]:
         """The pushes ``push`` stands for: a Vite entry's files, else ``push`` itself."""
         vite = self._resolver.vite
-        if vite is None or push.destination is not None:
+        if vite is None or push.destination is not None or push.endpoint is not None:
             return (push,)
         return expand_push(vite, push, _auto_reload())
 
@@ -162,11 +299,21 @@ class RequestUrls:
 
     def link(self, push: AssetPush) -> Link:
         """The validated link of one push of a single file."""
-        return build_link(self.url(push.asset), push.destination, push.attributes)
+        return build_link(self.asset_url(push), push.destination, push.attributes)
+
+    @property
+    def static_endpoint(self) -> str:
+        """The endpoint static file names are built on, as this request expands it."""
+        return self._endpoint
 
     def push_links(self, push: AssetPush) -> tuple[Link, ...]:
-        """The validated links of one push (a Vite entry's files, or the push's own)."""
-        return tuple(self.link(each) for each in self.expand(push))
+        """The validated links of one push (a Vite entry's files, or the push's own); none
+        if its endpoint is unknown (logged: see :class:`~.pushes.UnknownEndpoint`)."""
+        try:
+            return tuple(self.link(each) for each in self.expand(push))
+        except UnknownEndpoint as error:
+            self._resolver.left_out(error)
+            return ()
 
     def links(self, pushes: tuple[AssetPush, ...]) -> tuple[Link, ...]:
         """The links of ``pushes`` (a manifest's entries), remembered like URLs (not while
@@ -192,6 +339,26 @@ class RequestUrls:
 def _auto_reload() -> bool:
     """Whether the app's templates (and so its Vite build) may change while it runs."""
     return bool(current_app.jinja_env.auto_reload)
+
+
+def _no_endpoint(app: Flask, endpoint: str) -> str:
+    """Why static files cannot be built on ``endpoint``, and what the app has instead."""
+    statics = sorted(name for name in app.view_functions if name.rpartition(".")[2] == "static")
+    known = (
+        f"the app's static endpoints are {', '.join(map(repr, statics))}"
+        if statics
+        else ("the app serves no static files")
+    )
+    return f"{endpoint!r} names no endpoint that serves static files ({known})"
+
+
+def endpoint_problem(app: Flask, endpoint: str) -> str | None:
+    """Why ``endpoint`` (a push's, or ``PUSH_STATIC_ENDPOINT``) cannot build static URLs
+    in ``app`` as it is now, or ``None``; a relative one (``.static``) depends on the
+    request and is not checked."""
+    if endpoint[:1] == "." or endpoint in app.view_functions:
+        return None
+    return _no_endpoint(app, endpoint)
 
 
 def _urls_depend_only_on_the_key(app: Flask) -> bool:

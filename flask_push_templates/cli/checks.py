@@ -35,8 +35,9 @@ from ..pipeline import (
     left_out,
     prepare,
 )
-from ..pushes import AssetPush
+from ..pushes import AssetPush, UnknownEndpoint
 from ..recording import PageRecord
+from ..resolver import RequestUrls
 from ..state import PushState, get_state
 
 APP_MANIFEST_USER = "PUSH_MANIFEST"
@@ -89,6 +90,10 @@ class _Checker:
         self.state: PushState = get_state(app)
         self.report = CheckReport()
         self.urls = self.state.resolver.for_request()
+        #: The resolvers a bare name may be built by: with a relative static endpoint
+        #: (``.static``) a template may be rendered by any blueprint, so each one's.
+        self.candidates = _candidate_urls(app, self.state, self.urls)
+        self.urls = self.candidates[0]
         self.locator = AssetLocator(app)
         self.manifests: dict[str, Manifest] = {}
         self.template_names = sorted(app.jinja_env.list_templates())
@@ -138,9 +143,25 @@ class _Checker:
                 f"(renamed or deleted?){hint}"
             )
 
+    def _missing_asset(self, push: AssetPush) -> str | None:
+        """Why the file of a push of a single file is missing, or ``None``: it exists for
+        one of :attr:`candidates`, or is not local."""
+        reasons: list[str] = []
+        for urls in self.candidates:
+            try:
+                url = urls.asset_url(push)
+            except UnknownEndpoint as error:
+                reasons.append(error.reason)
+                continue
+            missing = self.locator.missing(url)
+            if missing is None:
+                return None
+            reasons.append(missing)
+        return reasons[0]
+
     def _check_entry(self, where: str, text: str, entry: AssetPush, group: str | None) -> None:
         self.report.entries += 1
-        missing = self.locator.missing(self.urls.url(entry.asset))
+        missing = self._missing_asset(entry)
         if missing is None:
             return
         line = line_of(text, entry.asset, after=group)
@@ -172,7 +193,7 @@ class _Checker:
         build = self.state.vite
         manifest = build.manifest(self.app.jinja_env.auto_reload) if build is not None else None
         for each in self.urls.expand(push):
-            missing = self.locator.missing(self.urls.url(each.asset))
+            missing = self._missing_asset(each)
             if missing is None:
                 continue
             if each == push and manifest is not None and manifest.close_match(push.asset):
@@ -253,6 +274,20 @@ class _Checker:
             f"PUSH_MAX_HEADER_BYTES={settings.max_header_bytes}: {len(dropped)} that do not fit "
             f"would be left out ({shown})"
         )
+
+
+def _candidate_urls(app: Flask, state: PushState, urls: RequestUrls) -> list[RequestUrls]:
+    """``urls``, or with a relative static endpoint the resolver of each blueprint whose
+    own or fallback static endpoint exists (the app's first), one per endpoint."""
+    resolver = state.resolver
+    if resolver.static_endpoint[:1] != ".":
+        return [urls]
+    by_endpoint: dict[str, RequestUrls] = {}
+    for blueprint in [None, *app.blueprints]:
+        candidate = resolver.for_blueprint(blueprint)
+        if candidate.static_endpoint in app.view_functions:
+            by_endpoint.setdefault(candidate.static_endpoint, candidate)
+    return list(by_endpoint.values()) or [urls]
 
 
 def _read_text(path: str) -> str:
