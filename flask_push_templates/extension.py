@@ -151,11 +151,11 @@ class _EndpointWatch:
     it cannot appear later or is a misspelling of one that exists (``statics``). An
     endpoint of a blueprint not registered yet is decided when the blueprint registers: a
     blueprint's ``static`` route is the first it registers (Flask's
-    ``Blueprint.register``), so a first endpoint of ``admin`` that is not ``admin.static``
-    means ``admin`` has no static folder. What is left (a route added later under another
-    name that never comes, a blueprint never registered) is listed by ``flask push
-    check``, and each push that needs it is left out of the page's links and logged
-    (:class:`~.pushes.UnknownEndpoint`).
+    ``Blueprint.register``), so an endpoint registered after ``admin`` joined the app that
+    is not ``admin.static`` means ``admin`` has no static folder. What is left (a route
+    added later under another name that never comes, a blueprint never registered) is
+    listed by ``flask push check``, and each push that needs it is left out of the page's
+    links and logged (:class:`~.pushes.UnknownEndpoint`).
     """
 
     def __init__(self, app: Flask) -> None:
@@ -186,12 +186,14 @@ class _EndpointWatch:
         if not self._pending:
             return
         self._pending.pop(endpoint, None)
-        blueprint = endpoint.rpartition(".")[0]
-        static = f"{blueprint}.static"
-        if blueprint and endpoint != static and static in self._pending:
-            who, error = self._pending.pop(static)
-            problem = endpoint_problem(self._app, static)
-            raise error(f"{who}: {problem} (blueprint {blueprint!r} has no static_folder)")
+        for wanted in list(self._pending):
+            blueprint, _, name = wanted.rpartition(".")
+            # The first endpoint registered after a blueprint joined app.blueprints is its
+            # static route, if it has one: any other means it has none.
+            if name == "static" and blueprint in self._app.blueprints:
+                who, error = self._pending.pop(wanted)
+                problem = endpoint_problem(self._app, wanted)
+                raise error(f"{who}: {problem} (blueprint {blueprint!r} has no static_folder)")
 
 
 def _all_pushes(manifest: Manifest) -> Iterator[Any]:

@@ -11,7 +11,9 @@ templates' constant pushes and the manifests.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.security import safe_join
 
+from .. import resolver
 from ..decorator import view_manifest_path
 from ..errors import ManifestError
 from ..jinja_ext import static_pushes
@@ -62,13 +65,27 @@ class CheckReport:
 
 def check_app(app: Flask) -> CheckReport:
     """Check the app's manifests and templates."""
-    with app.test_request_context():
+    with app.test_request_context(), _reported_as_problems():
         checker = _Checker(app)
         checker.check_manifests()
         checker.check_vite_manifest()
         checker.check_templates()
         checker.check_budgets()
     return checker.report
+
+
+@contextlib.contextmanager
+def _reported_as_problems() -> Iterator[None]:
+    """Silences the resolver's log of pushes left out for an unknown endpoint: the check
+    lists each of them as a problem, with its file and line."""
+    logger = logging.getLogger(resolver.__name__)
+    # A Filter named after no logger lets no record through.
+    muted = logging.Filter("muted while flask push check runs")
+    logger.addFilter(muted)
+    try:
+        yield
+    finally:
+        logger.removeFilter(muted)
 
 
 def manifests_in_use(app: Flask) -> dict[str, list[str]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from flask import Blueprint, Flask, render_template
 
 from flask_push_templates import PushTemplates, http2push
@@ -214,3 +215,20 @@ def test_check_names_an_unknown_endpoint_in_one_line(tmp_path: Path) -> None:
         "endpoints are 'shop.static')",
     ]
     assert "Traceback" not in result.output
+
+
+def test_check_lists_pushes_of_an_unknown_static_endpoint_without_logging_them(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The blueprint is never registered: nothing at start-up could tell.
+    app = make_app(
+        templates={"page.html": "{% push 'a.css' %}"}, PUSH_STATIC_ENDPOINT="admin.static"
+    )
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[-1].endswith(
+        "line 1: push of 'a.css': 'admin.static' names no endpoint that serves static files "
+        "(the app's static endpoints are 'static')"
+    )
+    # Each is a problem with its line; the budget check resolving them again logs nothing.
+    assert [record.getMessage() for record in caplog.records] == []
