@@ -155,7 +155,7 @@ class _EndpointWatch:
     is not ``admin.static`` means ``admin`` has no static folder. What is left (a route
     added later under another name that never comes, a blueprint never registered) is
     listed by ``flask push check``, and each push that needs it is left out of the page's
-    links and logged (:class:`~.pushes.UnknownEndpoint`).
+    links and logged (:class:`~.pushes.UnresolvableAsset`).
     """
 
     def __init__(self, app: Flask) -> None:

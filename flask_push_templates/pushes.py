@@ -17,11 +17,12 @@ from .errors import PushError
 from .uri import is_url
 
 
-class UnknownEndpoint(PushError):
-    """A static file name's endpoint does not exist in the app (``PUSH_STATIC_ENDPOINT``,
-    or a push's own ``endpoint``). Such a push is left out of a page's links and logged
-    (a template or manifest must not break every page); ``push_url()``, which must
-    return a URL, raises it."""
+class UnresolvableAsset(PushError):
+    """A static file name's URL cannot be built: its endpoint does not exist in the app
+    (``PUSH_STATIC_ENDPOINT``, or a push's own ``endpoint``), or the URL builder cannot
+    read the file (Flask-CDN stamps a URL with the file's modification time). Such a push
+    is left out of a page's links and logged (a template or manifest must not break every
+    page); ``push_url()``, which must return a URL, raises it."""
 
     def __init__(self, asset: str, reason: str) -> None:
         super().__init__(f"push of {asset!r}: {reason}")

@@ -17,7 +17,7 @@ from .attributes import build_link
 from .errors import PushError
 from .links import Link
 from .linkset import LinkSet
-from .pushes import UnknownEndpoint, check_endpoint
+from .pushes import UnresolvableAsset, check_endpoint
 from .resolver import RequestUrls
 from .state import PushState, get_state
 from .uri import is_url
@@ -130,7 +130,7 @@ def record_push(
         )
     try:
         return _record(urls, asset, destination, attributes, record, origin, endpoint)
-    except UnknownEndpoint as error:
+    except UnresolvableAsset as error:
         if origin is None:
             raise  # push_url() must return a URL
         # A tag renders nothing: a layout's push of an unknown endpoint must not break

@@ -28,7 +28,7 @@ from werkzeug.routing import BuildError
 
 from .attributes import build_link, check_text
 from .links import Link
-from .pushes import AssetPush, UnknownEndpoint
+from .pushes import AssetPush, UnresolvableAsset
 from .uri import is_url
 from .vite import ViteBuild, expand_push
 
@@ -173,7 +173,7 @@ class AssetResolver:
                 self._builder = template_url_builder(app)
         return self._builder
 
-    def left_out(self, error: UnknownEndpoint) -> None:
+    def left_out(self, error: UnresolvableAsset) -> None:
         """Log, the first time, that a push was left out because its endpoint is unknown."""
         first = str(error) not in self._logged
         self._logged.add(str(error))
@@ -268,7 +268,24 @@ class RequestUrls:
             check_text(asset, "the asset", asset)  # raises PushError, naming it
             raise
         except BuildError:
-            raise UnknownEndpoint(asset, _no_endpoint(current_app, endpoint)) from None
+            raise UnresolvableAsset(asset, _no_endpoint(current_app, endpoint)) from None
+        except OSError as error:
+            builder = getattr(self._builder, "__module__", None) or repr(self._builder)
+            raise UnresolvableAsset(
+                asset, f"{builder}'s URL builder cannot read the file: {error}"
+            ) from None
+
+    def origin_url(self, push: AssetPush) -> str:
+        """Where the app itself serves the static file of ``push`` (Flask's ``url_for``,
+        whatever builds the page's URL): what ``flask push check`` looks for on disk when
+        the page's URL is another host's (a CDN's)."""
+        endpoint = push.endpoint or self._endpoint
+        if endpoint[:1] == ".":
+            endpoint = static_endpoint_for(current_app, endpoint, self._blueprint)
+        try:
+            return build_url(endpoint, filename=push.asset)
+        except BuildError:
+            raise UnresolvableAsset(push.asset, _no_endpoint(current_app, endpoint)) from None
 
     def asset_url(self, push: AssetPush) -> str:
         """The URL of one push of a single file: its own ``endpoint``'s, if it names one."""
@@ -308,10 +325,10 @@ class RequestUrls:
 
     def push_links(self, push: AssetPush) -> tuple[Link, ...]:
         """The validated links of one push (a Vite entry's files, or the push's own); none
-        if its endpoint is unknown (logged: see :class:`~.pushes.UnknownEndpoint`)."""
+        if its endpoint is unknown (logged: see :class:`~.pushes.UnresolvableAsset`)."""
         try:
             return tuple(self.link(each) for each in self.expand(push))
-        except UnknownEndpoint as error:
+        except UnresolvableAsset as error:
             self._resolver.left_out(error)
             return ()
 

@@ -268,3 +268,22 @@ def test_url_builder_is_also_used_outside_a_request(tmp_path: Path) -> None:
 def test_url_builder_errors_at_startup(tmp_path: Path, value: Any, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         PushTemplates(site(tmp_path, PUSH_URL_BUILDER=value))
+
+
+def test_cdn_push_of_a_missing_file_is_left_out_not_a_500(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Flask-CDN reads the file's modification time: for a missing file it raises.
+    write(tmp_path / "push.json", '{"css/gone.css": {}}')
+    app = site(tmp_path, PUSH_MANIFEST="push.json", CDN_DOMAIN="cdn.example.com")
+    PushTemplates(app)
+    CDN(app)
+    app.add_url_rule("/", "page", lambda: render_template_string("{% push 'js/gone.js' %}"))
+    response = app.test_client().get("/")
+    assert response.status_code == 200
+    assert targets_of(response) == []
+    errors = [record.getMessage() for record in caplog.records if record.levelname == "ERROR"]
+    assert [message.split(": ")[:2] for message in errors] == [
+        ["push of 'js/gone.js'", "flask_cdn's URL builder cannot read the file"],
+        ["push of 'css/gone.css'", "flask_cdn's URL builder cannot read the file"],
+    ]

@@ -38,10 +38,11 @@ from ..pipeline import (
     left_out,
     prepare,
 )
-from ..pushes import AssetPush, UnknownEndpoint
+from ..pushes import AssetPush, UnresolvableAsset
 from ..recording import PageRecord
 from ..resolver import RequestUrls
 from ..state import PushState, get_state
+from ..uri import is_url
 
 APP_MANIFEST_USER = "PUSH_MANIFEST"
 
@@ -167,14 +168,24 @@ class _Checker:
         for urls in self.candidates:
             try:
                 url = urls.asset_url(push)
-            except UnknownEndpoint as error:
-                reasons.append(error.reason)
+                if not is_url(push.asset) and urlsplit(url).netloc:
+                    # A CDN's URL of a file the app serves too: look for the app's copy.
+                    url = urls.origin_url(push)
+            except UnresolvableAsset as error:
+                # Also what a CDN builder that reads the file says when it is missing.
+                reasons.append(self._missing_origin_file(urls, push) or error.reason)
                 continue
             missing = self.locator.missing(url)
             if missing is None:
                 return None
             reasons.append(missing)
         return reasons[0]
+
+    def _missing_origin_file(self, urls: RequestUrls, push: AssetPush) -> str | None:
+        try:
+            return self.locator.missing(urls.origin_url(push))
+        except UnresolvableAsset:
+            return None
 
     def _check_entry(self, where: str, text: str, entry: AssetPush, group: str | None) -> None:
         self.report.entries += 1

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import Blueprint, Flask, render_template
+from flask_cdn import CDN
 
 from flask_push_templates import PushTemplates, http2push
 from flask_push_templates.cli.checks import display_path
@@ -232,3 +233,21 @@ def test_check_lists_pushes_of_an_unknown_static_endpoint_without_logging_them(
     )
     # Each is a problem with its line; the budget check resolving them again logs nothing.
     assert [record.getMessage() for record in caplog.records] == []
+
+
+def test_check_looks_for_the_files_a_cdn_serves_in_the_static_folder(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(
+        templates={"page.html": "{% push 'site.css' %}\n{% push 'gone.css' %}"},
+        files={"static/site.css": ""},
+        CDN_DOMAIN="cdn.example.com",
+    )
+    CDN(app)
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"{display_path(app.root_path + '/templates/page.html')}, line 2: push of 'gone.css': "
+        "/static/gone.css does not exist "
+        f"(looked for {display_path(app.root_path)}/static/gone.css)"
+    ]
