@@ -32,6 +32,8 @@ from .pushes import AssetPush, UnresolvableAsset
 from .uri import is_url
 from .vite import ViteBuild, expand_push
 
+log = logging.getLogger(__name__)
+
 
 def build_url(endpoint: str, **values: Any) -> str:
     """``url_for``, which also works in an app context without a request.
@@ -52,8 +54,6 @@ def build_url(endpoint: str, **values: Any) -> str:
     )
     return adapter.build(endpoint, values)
 
-
-log = logging.getLogger(__name__)
 
 #: What builds a static file's URL: ``url_for``'s signature (``endpoint``, ``filename=``).
 UrlBuilder = Callable[..., str]
@@ -127,8 +127,8 @@ class AssetResolver:
         #: ``PUSH_URL_BUILDER``; ``None``: the templates' (:func:`template_url_builder`).
         self.url_builder = url_builder
         self._builder: tuple[UrlBuilder, bool] | None = None
-        #: The unknown endpoints already logged (a fixed set: the app's settings and
-        #: manifests name them).
+        #: The pushes already logged as left out (bounded by what the app's settings,
+        #: templates and manifests name).
         self._logged: set[str] = set()
         self._urls: dict[tuple[str, str, str], str] = {}
         # Keyed by the pushes' identity: a manifest's entries live as long as the manifest,
@@ -174,7 +174,7 @@ class AssetResolver:
         return self._builder
 
     def left_out(self, error: UnresolvableAsset) -> None:
-        """Log, the first time, that a push was left out because its endpoint is unknown."""
+        """Log, the first time, that a push was left out because its URL cannot be built."""
         first = str(error) not in self._logged
         self._logged.add(str(error))
         log.log(
