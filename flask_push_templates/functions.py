@@ -13,7 +13,6 @@ from .csp import request_nonce, with_nonce
 from .errors import PushError
 from .pipeline import collect_links, header_candidates
 from .recording import page_record, record_link, record_push
-from .resolver import build_url
 from .state import get_state
 from .vite import ViteFile
 
@@ -21,25 +20,35 @@ from .vite import ViteFile
 _URL_FOR_OPTIONS = frozenset({"_external", "_anchor", "_method", "_scheme"})
 
 
-def push_url(asset: str, destination: str | None = None, **attributes: Any) -> str:
+def push_url(
+    asset: str, destination: str | None = None, endpoint: str | None = None, **attributes: Any
+) -> str:
     """Record a push of ``asset`` for this response and return its URL.
 
     ``asset`` is a static file name (``'css/app.css'``), a path or a full URL. Use it where
     the asset is referenced: ``<link rel="stylesheet" href="{{ push_url('app.css') }}">``.
+    A static file name's URL is the one the app's templates build (Flask-CDN's,
+    Flask-Static-Digest's or ``PUSH_URL_BUILDER``'s, else ``url_for``'s).
 
     :param destination: ``style``, ``script``, ``font``, ``image``, ``fetch``, ``track``,
         ``module`` or ``document``; inferred from the file extension when omitted.
     :param attributes: ``rel``, ``weight``, ``nopush``, ``crossorigin``, ``type``, and any
         other link attribute (``nonce``, ``integrity``, ``media``, ``fetchpriority``...).
+    :param endpoint: the endpoint that serves the static file, if not
+        ``PUSH_STATIC_ENDPOINT``: ``'admin.static'`` for the ``admin`` blueprint's.
     """
-    return record_push(asset, destination, attributes)
+    return record_push(asset, destination, attributes, endpoint=endpoint)
 
 
 def push_url_for(endpoint: str, **values: Any) -> str:
     """``url_for`` that also records a push of the URL it builds.
 
     Link attributes are passed with a leading underscore, as ``url_for`` does for its own:
-    ``push_url_for('static', filename='app.js', _as='module', _weight=2)``.
+    ``push_url_for('static', filename='app.js', _as='module', _weight=2)``. A static
+    endpoint (``static``, ``admin.static``, ``PUSH_STATIC_ENDPOINT``) is built as a push of
+    the file name is, by the app's static URL builder (Flask-CDN's, Flask-Static-Digest's,
+    ``PUSH_URL_BUILDER``'s): ``push_url_for('static', filename='app.css')`` is
+    ``push_url('app.css')``. Any other endpoint is built by Flask's ``url_for``.
     """
     attributes = {
         name[1:]: values.pop(name)
@@ -47,8 +56,10 @@ def push_url_for(endpoint: str, **values: Any) -> str:
         if name.startswith("_") and name not in _URL_FOR_OPTIONS
     }
     destination = attributes.pop("as", None)
-    url = build_url(endpoint, **values)
-    record_link(url, destination, attributes)
+    record = page_record()
+    urls = record.urls if record is not None else get_state(current_app).resolver.for_request()
+    url = urls.endpoint_url(endpoint, values)
+    record_link(url, destination, attributes, record)
     return url
 
 

@@ -8,7 +8,9 @@ Jinja's i18n extension finds its translations (``PushTemplates.init_app`` sets t
 * ``push_templates_recorder``: what ``{% push %}`` records through (nothing without it);
 * ``push_templates_vite``: the app's Vite build, so that a constant push of an entry is
   checked against its manifest when the template is compiled;
-* ``push_templates_vite_html``: what renders ``{% vite %}``'s tags.
+* ``push_templates_vite_html``: what renders ``{% vite %}``'s tags;
+* ``push_templates_endpoints``: what says why a constant ``endpoint='admin.static'``
+  names no endpoint of the app, so that it is refused when the template is compiled.
 
 How another module recognises a push in a parsed template (:func:`static_push`) is defined
 here too, next to the nodes the tags make: ``{% vite 'src/main.ts' %}`` is a constant push
@@ -28,16 +30,20 @@ from jinja2.parser import Parser
 
 from .attributes import build_link
 from .errors import PushError
-from .pushes import AssetPush
+from .pushes import ENDPOINT_KEYWORD, AssetPush, check_endpoint
 from .uri import asset_problem
 from .vite import ViteBuild, entry_pushes
 
-_USAGE = "{% push 'app.css' %} or {% push 'fonts/x.woff2', 'font', crossorigin=True %}"
+_USAGE = (
+    "{% push 'app.css' %}, {% push 'fonts/x.woff2', 'font', crossorigin=True %} or "
+    "{% push 'css/admin.css', endpoint='admin.static' %}"
+)
 
 #: The names of the environment attributes the tags read (see the module's docstring).
 RECORDER_ATTRIBUTE = "push_templates_recorder"
 VITE_ATTRIBUTE = "push_templates_vite"
 VITE_HTML_ATTRIBUTE = "push_templates_vite_html"
+ENDPOINTS_ATTRIBUTE = "push_templates_endpoints"
 
 _VITE_USAGE = "{% vite 'src/main.ts' %} or {% vite 'src/main.ts', prefetch=True %}"
 
@@ -46,7 +52,12 @@ class Recorder(Protocol):
     """What the tag calls at render time: record a push, said where in which template."""
 
     def __call__(
-        self, asset: Any, destination: Any, attributes: Mapping[str, Any], origin: str
+        self,
+        asset: Any,
+        destination: Any,
+        attributes: Mapping[str, Any],
+        origin: str,
+        endpoint: Any = None,
     ) -> object: ...
 
 
@@ -67,7 +78,12 @@ class PushExtension(Extension):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.extend(
-            **{RECORDER_ATTRIBUTE: None, VITE_ATTRIBUTE: None, VITE_HTML_ATTRIBUTE: None}
+            **{
+                RECORDER_ATTRIBUTE: None,
+                VITE_ATTRIBUTE: None,
+                VITE_HTML_ATTRIBUTE: None,
+                ENDPOINTS_ATTRIBUTE: None,
+            }
         )
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
@@ -146,7 +162,12 @@ class PushExtension(Extension):
     def _push(self, origin: str, asset: Any, destination: Any = None, **attributes: Any) -> str:
         recorder: Recorder | None = getattr(self.environment, RECORDER_ATTRIBUTE, None)
         if recorder is not None:
-            recorder(asset, destination, attributes, origin)
+            if ENDPOINT_KEYWORD in attributes:
+                endpoint = attributes.pop(ENDPOINT_KEYWORD)
+                recorder(asset, destination, attributes, origin, endpoint=endpoint)
+            else:
+                # A recorder written before endpoint= existed keeps working.
+                recorder(asset, destination, attributes, origin)
         return ""
 
     def _vite_html(self, entry: Any, options: dict[str, Any]) -> Any:
@@ -169,6 +190,14 @@ class PushExtension(Extension):
         problem = asset_problem(asset)
         if problem is not None:
             parser.fail(f"push of {asset!r}: {problem}", lineno)
+        endpoint, attributes = _split_endpoint(attributes)
+        if endpoint is not None:
+            self._check_endpoint(parser, asset, endpoint, lineno)
+            try:
+                build_link(asset, destination, attributes)
+            except PushError as error:
+                parser.fail(str(error), lineno)
+            return
         build: ViteBuild | None = getattr(self.environment, VITE_ATTRIBUTE, None)
         manifest = None if build is None else build.manifest(self.environment.auto_reload)
         try:
@@ -188,6 +217,32 @@ class PushExtension(Extension):
             if build is not None and manifest is None:
                 return  # the Vite build is not there yet: its entries are not known
             parser.fail(str(error), lineno)
+
+    def _check_endpoint(self, parser: Parser, asset: str, endpoint: Any, lineno: int) -> None:
+        try:
+            check_endpoint(asset, endpoint)
+        except PushError as error:
+            parser.fail(str(error), lineno)
+        problem: Callable[[str], str | None] | None = getattr(
+            self.environment, ENDPOINTS_ATTRIBUTE, None
+        )
+        message = None if problem is None else problem(endpoint)
+        if message is not None:
+            parser.fail(f"push of {asset!r}: {message}", lineno)
+
+
+def _split_endpoint(
+    attributes: tuple[tuple[str, Any], ...],
+) -> tuple[Any, tuple[tuple[str, Any], ...]]:
+    """A push's ``endpoint`` keyword (``None`` if it has none) and its link attributes."""
+    endpoint = None
+    rest = []
+    for name, value in attributes:
+        if name == ENDPOINT_KEYWORD:
+            endpoint = value
+        else:
+            rest.append((name, value))
+    return endpoint, tuple(rest)
 
 
 def _constant_arguments(
@@ -216,8 +271,13 @@ def static_push(call: nodes.Call) -> AssetPush | None:
     if constant is None:
         return None
     asset, destination, attributes = constant
-    if isinstance(asset, str) and (destination is None or isinstance(destination, str)):
-        return AssetPush(asset, destination, attributes)
+    endpoint, attributes = _split_endpoint(attributes)
+    if (
+        isinstance(asset, str)
+        and (destination is None or isinstance(destination, str))
+        and (endpoint is None or isinstance(endpoint, str))
+    ):
+        return AssetPush(asset, destination, attributes, endpoint)
     return None
 
 

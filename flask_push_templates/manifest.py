@@ -25,7 +25,7 @@ from typing import Any
 
 from .attributes import AttributeValue, build_link
 from .errors import ManifestError, PushError
-from .pushes import AssetPush
+from .pushes import ENDPOINT_KEYWORD, AssetPush, check_endpoint
 from .uri import asset_problem, is_url
 
 log = logging.getLogger(__name__)
@@ -197,13 +197,17 @@ class _ManifestReader:
         if destination is not None and not isinstance(destination, str):
             raise self.fail(asset, group, f'"type" must be a string, not {json.dumps(destination)}')
         attributes: list[tuple[str, AttributeValue]] = []
+        try:
+            endpoint = check_endpoint(asset, spec.get(ENDPOINT_KEYWORD))
+        except PushError as error:
+            raise self.fail(asset, group, str(error).split(": ", 1)[-1]) from None
         for name, value in spec.items():
-            if name == "type":
+            if name in ("type", ENDPOINT_KEYWORD):
                 continue
             if isinstance(value, (dict, list)):
                 raise self.fail(asset, group, f"{name!r} must be a string, number or boolean")
             attributes.append((name, value))
-        entry = AssetPush(asset, destination, tuple(attributes))
+        entry = AssetPush(asset, destination, tuple(attributes), endpoint)
         try:
             build_link(asset, destination, entry.attributes)
         except PushError as error:

@@ -17,6 +17,7 @@ from .attributes import build_link
 from .errors import PushError
 from .links import Link
 from .linkset import LinkSet
+from .pushes import UnresolvableAsset, check_endpoint
 from .resolver import RequestUrls
 from .state import PushState, get_state
 from .uri import is_url
@@ -105,16 +106,19 @@ def record_push(
     destination: Any = None,
     attributes: Mapping[str, Any] | None = None,
     origin: str | None = None,
+    endpoint: Any = None,
 ) -> str:
     """Record a push of ``asset`` (a static file name, a path or a URL); return its URL.
 
     This is the tag's recorder (``app.jinja_env.push_templates_recorder``) and
     ``push_url()``'s body. Outside a request the URL is returned and nothing recorded.
+    ``endpoint`` names the endpoint that serves a static file name (``'admin.static'``).
     """
     if not isinstance(asset, str) or not asset:
         raise PushError(f"push: the asset must be a file name, path or URL, not {asset!r}")
     if destination is not None and not isinstance(destination, str):
         raise PushError(f"push of {asset!r}: the destination must be a string, not {destination!r}")
+    endpoint = check_endpoint(asset, endpoint)
     attributes = attributes or {}
     record = page_record()
     if record is not None:
@@ -127,8 +131,30 @@ def record_push(
         raise PushError(
             f"push of {asset!r}: a static file name becomes a URL only in a Flask app context"
         )
+    try:
+        return _record(urls, asset, destination, attributes, record, origin, endpoint)
+    except UnresolvableAsset as error:
+        if origin is None:
+            raise  # push_url() must return a URL
+        # A tag renders nothing: a layout's push of an unknown endpoint must not break
+        # every page.
+        get_state(current_app).resolver.left_out(error)
+        return ""
+
+
+def _record(
+    urls: RequestUrls | None,
+    asset: str,
+    destination: str | None,
+    attributes: Mapping[str, Any],
+    record: PageRecord | None,
+    origin: str | None,
+    endpoint: str | None,
+) -> str:
     if urls is None:
         url = asset
+    elif endpoint is not None:
+        url = urls.static_url(asset, endpoint)
     else:
         entry = urls.entry(asset, attributes) if destination is None and urls.vite else None
         if entry is not None:

@@ -7,9 +7,10 @@ An asset is one of (:meth:`RequestUrls.url`, the one place this rule is applied)
 * an app path (``/static/css/site.css``: one leading ``/``), under the request's script
   root, as flask-http2-push read its manifests (``request.url_root + path[1:]``), so that
   a manifest written for ``/`` still works under a mount prefix;
-* a static file name (``css/app.css``), built with ``url_for`` on
-  ``PUSH_STATIC_ENDPOINT``; a query or fragment (``css/app.css?v=2``) is kept as given,
-  after the static URL of the name before it.
+* a static file name (``css/app.css``), built on ``PUSH_STATIC_ENDPOINT`` (or on the
+  push's own ``endpoint``) the way the app's templates build static URLs (see
+  :func:`template_url_builder`); a query or fragment (``css/app.css?v=2``) is kept as
+  given, after the static URL of the name before it.
 
 Outside a request, the script root is ``APPLICATION_ROOT``. A request whose script root
 is not a path (``ProxyFix(x_prefix=1)`` copies ``X-Forwarded-Prefix`` into it, whatever it
@@ -21,24 +22,26 @@ URLs are remembered per app, because ``url_for`` is the hot path of a page with 
 pushes, but only where everything the URL depends on is in the key: the asset, the
 request's script root and the static endpoint as the request expands it (``.static`` is
 the current blueprint's). An app that changes URLs in ways no key can hold (URL defaults
-such as a cache-busting ``?v=``, host or subdomain matching, its own ``url_for``) gets
-nothing remembered; neither does anything resolved outside a request (a CLI command, a
-background job), whose URLs are built for no request and must never reach one.
+such as a cache-busting ``?v=``, host or subdomain matching, its own ``url_for``, a URL
+builder other than Flask's and Flask-Static-Digest's) gets nothing remembered; neither
+does anything resolved outside a request (a CLI command, a background job), whose URLs
+are built for no request and must never reach one.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request, url_for
+from werkzeug.routing import BuildError
 
 from .attributes import build_link, check_text
 from .errors import PushError
 from .links import Link
-from .pushes import AssetPush
+from .pushes import AssetPush, UnresolvableAsset
 from .uri import asset_problem, is_full_url, script_root_problem, split_reference
 from .vite import ViteBuild, expand_push
 
@@ -65,11 +68,56 @@ def build_url(endpoint: str, **values: Any) -> str:
     return adapter.build(endpoint, values)
 
 
+#: What builds a static file's URL: ``url_for``'s signature (``endpoint``, ``filename=``).
+UrlBuilder = Callable[..., str]
+
+
 def expand_endpoint(endpoint: str, blueprint: str | None) -> str:
     """A relative endpoint (``.static``) as ``url_for`` expands it for ``blueprint``."""
     if endpoint[:1] != ".":
         return endpoint
     return f"{blueprint}{endpoint}" if blueprint is not None else endpoint[1:]
+
+
+def static_endpoint_for(app: Flask, endpoint: str, blueprint: str | None) -> str:
+    """``endpoint`` expanded for a request of ``blueprint``: a relative one (``.static``)
+    names the blueprint's own, or the app's when the blueprint has none (as a blueprint's
+    templates fall back to the app's), so that a page of a blueprint without static files
+    still pushes the app's."""
+    expanded = expand_endpoint(endpoint, blueprint)
+    if expanded == endpoint or expanded in app.view_functions:
+        return expanded
+    return endpoint[1:]
+
+
+def template_url_builder(app: Flask) -> tuple[UrlBuilder, bool]:
+    """How the app's templates build a static file's URL, and whether those URLs depend
+    only on what :class:`AssetResolver` keys them by (endpoint, file name, script root).
+
+    Asked once, at the first push of a request (asset tools register their template
+    globals in their own ``init_app``, often after this extension's):
+
+    * a ``static_url_for`` template global: Flask-Static-Digest's (``css/site.css`` is
+      ``css/site-<md5>.css`` from its ``cache_manifest.json``, read once at its start-up,
+      so its URLs may be remembered), or another package's of that name (never remembered);
+    * a ``url_for`` template global other than Flask's own: Flask-CDN's
+      (``https://CDN_DOMAIN/static/...?t=<mtime>``, whose scheme follows the request and
+      whose stamp follows the file: never remembered), or any other replacement;
+    * else Flask's ``url_for``.
+    """
+    globals_ = app.jinja_env.globals
+    static_url_for = globals_.get("static_url_for")
+    if callable(static_url_for):
+        owner = type(getattr(static_url_for, "__self__", None))
+        return static_url_for, owner.__module__.partition(".")[0] == "flask_static_digest"
+    template_url_for = globals_.get("url_for")
+    flask_own = (
+        getattr(template_url_for, "__self__", None) is app
+        and getattr(template_url_for, "__func__", None) is type(app).url_for
+    )
+    if callable(template_url_for) and not flask_own:
+        return template_url_for, False
+    return build_url, True
 
 
 class AssetResolver:
@@ -81,9 +129,20 @@ class AssetResolver:
     MAX_URLS = 4096
     MAX_LINK_GROUPS = 256
 
-    def __init__(self, static_endpoint: str, vite: ViteBuild | None = None) -> None:
+    def __init__(
+        self,
+        static_endpoint: str,
+        vite: ViteBuild | None = None,
+        url_builder: UrlBuilder | None = None,
+    ) -> None:
         self.static_endpoint = static_endpoint
         self.vite = vite
+        #: ``PUSH_URL_BUILDER``; ``None``: the templates' (:func:`template_url_builder`).
+        self.url_builder = url_builder
+        self._builder: tuple[UrlBuilder, bool] | None = None
+        #: The pushes already logged as left out (bounded by what the app's settings,
+        #: templates and manifests name).
+        self._logged: set[str] = set()
         self._urls: dict[tuple[str, str, str], str] = {}
         # Keyed by the pushes' identity: a manifest's entries live as long as the manifest,
         # and the entries are kept in the value so that a reused id is told apart.
@@ -95,25 +154,23 @@ class AssetResolver:
         self._lock = threading.Lock()
 
     def for_request(self) -> RequestUrls:
-        """The resolver of the current request, or of no request outside one."""
-        if not has_request_context():
-            return RequestUrls(self, None)
-        real_request = request._get_current_object()  # type: ignore[attr-defined]
-        endpoint = self.static_endpoint
-        if endpoint[:1] == ".":
-            endpoint = expand_endpoint(endpoint, real_request.blueprint)
-        problem = script_root_problem(real_request.script_root)
-        if problem is not None:
-            self._refuse(problem)
-            return RequestUrls(self, None, endpoint, refused=True)
-        stable = self._stable
-        if stable is None:
-            stable = self.stable
-        if not stable:
-            return RequestUrls(self, None, endpoint)
-        return RequestUrls(self, (real_request.script_root, endpoint), endpoint)
+        """The resolver of the current request, or of no request outside one.
 
-    def _refuse(self, problem: str) -> None:
+        Outside a request (a CLI command, a background job) static URLs are built by
+        ``PUSH_URL_BUILDER`` if it is set, else by Flask's ``url_for`` (:func:`build_url`):
+        the asset tools' builders read the request. Nothing built there is remembered.
+        """
+        if not has_request_context():
+            return RequestUrls(self, None, builder=self.url_builder or build_url)
+        real_request = request._get_current_object()  # type: ignore[attr-defined]
+        script_root = real_request.script_root
+        problem = script_root_problem(script_root)
+        if problem is not None:
+            self._refuse(problem, script_root)
+            return RequestUrls(self, None, refused=True)
+        return self.for_blueprint(real_request.blueprint, script_root)
+
+    def _refuse(self, problem: str, script_root: str) -> None:
         """Log a request's script root that cannot carry links: once per cause, as a
         client that sends such headers may send them on every request."""
         with self._lock:
@@ -124,8 +181,43 @@ class AssetResolver:
             "the request's script root %r %s (SCRIPT_NAME; behind ProxyFix(x_prefix=1) it "
             "is the X-Forwarded-Prefix header): requests with such a script root get no "
             "links (logged once for each cause)",
-            request.script_root,
+            script_root,
             problem,
+        )
+
+    def for_blueprint(self, blueprint: str | None, script_root: str | None = None) -> RequestUrls:
+        """The resolver of a request of ``blueprint`` (in a request or a test request
+        context); ``script_root`` ``None``: nothing is remembered."""
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        endpoint = self.static_endpoint
+        if endpoint[:1] == ".":
+            endpoint = static_endpoint_for(app, endpoint, blueprint)
+        builder, builder_stable = self.builder(app)
+        stable = self._stable
+        if stable is None:
+            stable = self.stable
+        if script_root is None or not (stable and builder_stable):
+            return RequestUrls(self, None, endpoint, builder, blueprint)
+        return RequestUrls(self, (script_root, endpoint), endpoint, builder, blueprint)
+
+    def builder(self, app: Flask) -> tuple[UrlBuilder, bool]:
+        """What builds static URLs in a request, and whether its URLs may be remembered."""
+        if self._builder is None:
+            if self.url_builder is not None:
+                # Nothing is known of what it reads: never remembered.
+                self._builder = (self.url_builder, False)
+            else:
+                self._builder = template_url_builder(app)
+        return self._builder
+
+    def left_out(self, error: UnresolvableAsset) -> None:
+        """Log, the first time, that a push was left out because its URL cannot be built."""
+        first = str(error) not in self._logged
+        self._logged.add(str(error))
+        log.log(
+            logging.ERROR if first else logging.DEBUG,
+            "%s: left out of the page's links ('flask push check' lists every such push)",
+            error,
         )
 
     @property
@@ -141,18 +233,22 @@ class RequestUrls:
     """Resolves assets for one request (``key`` ``None``: nothing is remembered;
     ``refused``: the request's script root cannot carry links, so none are made)."""
 
-    __slots__ = ("_endpoint", "_key", "_resolver", "refused")
+    __slots__ = ("_blueprint", "_builder", "_endpoint", "_key", "_resolver", "refused")
 
     def __init__(
         self,
         resolver: AssetResolver,
         key: tuple[str, str] | None,
         endpoint: str | None = None,
+        builder: UrlBuilder = build_url,
+        blueprint: str | None = None,
         refused: bool = False,
     ) -> None:
         self._resolver = resolver
         self._key = key
         self._endpoint = endpoint if endpoint is not None else resolver.static_endpoint
+        self._builder = builder
+        self._blueprint = blueprint
         self.refused = refused
 
     def url(self, asset: str) -> str:
@@ -182,10 +278,14 @@ class RequestUrls:
             return asset
         if asset[:1] == "/":
             return self._script_root() + asset
+        return self._static_reference(asset, self._endpoint)
+
+    def _static_reference(self, asset: str, endpoint: str) -> str:
+        """A static file name's URL, followed by the asset's own query and fragment."""
         name, rest = split_reference(asset)
         if not name:
             raise PushError(f"push of {asset!r}: {asset_problem(asset)}")
-        url = self._static_url(name)
+        url = self._static_url(name, endpoint)
         if rest[:1] == "?" and "?" in url:
             # The static URL has a query of its own (a cache-buster added by url_defaults):
             # the asset's parameters follow it.
@@ -204,17 +304,70 @@ class RequestUrls:
         """Whether the app has a Vite build, whose entries a push may name."""
         return self._resolver.vite is not None
 
-    def _static_url(self, asset: str) -> str:
+    def static_url(self, asset: str, endpoint: str) -> str:
+        """The URL of static file ``asset`` of ``endpoint`` (a push's own ``endpoint``, such
+        as ``admin.static``; ``.static`` is the request's blueprint's), remembered like
+        :meth:`url`'s."""
+        if endpoint[:1] == ".":
+            endpoint = static_endpoint_for(current_app, endpoint, self._blueprint)
+        key = self._key
+        if key is None:
+            return self._static_reference(asset, endpoint)
+        urls = self._resolver._urls
+        cache_key = (asset, key[0], endpoint)
+        url = urls.get(cache_key)
+        if url is None:
+            url = self._static_reference(asset, endpoint)
+            if len(urls) >= AssetResolver.MAX_URLS:
+                urls.clear()
+            urls[cache_key] = url
+        return url
+
+    def endpoint_url(self, endpoint: str, values: dict[str, Any]) -> str:
+        """``url_for(endpoint, **values)`` as the page writes it: a static endpoint's URL
+        by the static URL builder (so ``push_url_for('static', filename=name)`` is
+        ``push_url(name)``), any other by Flask's ``url_for`` (:func:`build_url`)."""
+        if endpoint == self._endpoint or endpoint.rpartition(".")[2] == "static":
+            return self._builder(endpoint, **values)
+        return build_url(endpoint, **values)
+
+    def _static_url(self, asset: str, endpoint: str | None = None) -> str:
+        endpoint = self._endpoint if endpoint is None else endpoint
         try:
-            return build_url(self._endpoint, filename=asset)
+            return self._builder(endpoint, filename=asset)
         except UnicodeEncodeError:
             check_text(asset, "the asset", asset)  # raises PushError, naming it
             raise
+        except BuildError:
+            raise UnresolvableAsset(asset, _no_endpoint(current_app, endpoint)) from None
+        except OSError as error:
+            builder = getattr(self._builder, "__module__", None) or repr(self._builder)
+            raise UnresolvableAsset(
+                asset, f"{builder}'s URL builder cannot read the file: {error}"
+            ) from None
+
+    def origin_url(self, push: AssetPush) -> str:
+        """Where the app itself serves the static file of ``push`` (Flask's ``url_for``,
+        whatever builds the page's URL): what ``flask push check`` looks for on disk when
+        the page's URL is another host's (a CDN's)."""
+        endpoint = push.endpoint or self._endpoint
+        if endpoint[:1] == ".":
+            endpoint = static_endpoint_for(current_app, endpoint, self._blueprint)
+        try:
+            return build_url(endpoint, filename=push.asset)
+        except BuildError:
+            raise UnresolvableAsset(push.asset, _no_endpoint(current_app, endpoint)) from None
+
+    def asset_url(self, push: AssetPush) -> str:
+        """The URL of one push of a single file: its own ``endpoint``'s, if it names one."""
+        if push.endpoint is None:
+            return self.url(push.asset)
+        return self.static_url(push.asset, push.endpoint)
 
     def expand(self, push: AssetPush) -> tuple[AssetPush, ...]:
         """The pushes ``push`` stands for: a Vite entry's files, else ``push`` itself."""
         vite = self._resolver.vite
-        if vite is None or push.destination is not None:
+        if vite is None or push.destination is not None or push.endpoint is not None:
             return (push,)
         return expand_push(vite, push, _auto_reload())
 
@@ -234,13 +387,24 @@ class RequestUrls:
 
     def link(self, push: AssetPush) -> Link:
         """The validated link of one push of a single file."""
-        return build_link(self.url(push.asset), push.destination, push.attributes)
+        return build_link(self.asset_url(push), push.destination, push.attributes)
+
+    @property
+    def static_endpoint(self) -> str:
+        """The endpoint static file names are built on, as this request expands it."""
+        return self._endpoint
 
     def push_links(self, push: AssetPush) -> tuple[Link, ...]:
-        """The validated links of one push (a Vite entry's files, or the push's own)."""
+        """The validated links of one push (a Vite entry's files, or the push's own); none
+        if its endpoint is unknown (logged: see :class:`~.pushes.UnresolvableAsset`) or the
+        request's script root is refused."""
         if self.refused:
             return ()
-        return tuple(self.link(each) for each in self.expand(push))
+        try:
+            return tuple(self.link(each) for each in self.expand(push))
+        except UnresolvableAsset as error:
+            self._resolver.left_out(error)
+            return ()
 
     def links(self, pushes: tuple[AssetPush, ...]) -> tuple[Link, ...]:
         """The links of ``pushes`` (a manifest's entries), remembered like URLs (not while
@@ -268,6 +432,26 @@ class RequestUrls:
 def _auto_reload() -> bool:
     """Whether the app's templates (and so its Vite build) may change while it runs."""
     return bool(current_app.jinja_env.auto_reload)
+
+
+def _no_endpoint(app: Flask, endpoint: str) -> str:
+    """Why static files cannot be built on ``endpoint``, and what the app has instead."""
+    statics = sorted(name for name in app.view_functions if name.rpartition(".")[2] == "static")
+    known = (
+        f"the app's static endpoints are {', '.join(map(repr, statics))}"
+        if statics
+        else ("the app serves no static files")
+    )
+    return f"{endpoint!r} names no endpoint that serves static files ({known})"
+
+
+def endpoint_problem(app: Flask, endpoint: str) -> str | None:
+    """Why ``endpoint`` (a push's, or ``PUSH_STATIC_ENDPOINT``) cannot build static URLs
+    in ``app`` as it is now, or ``None``; a relative one (``.static``) depends on the
+    request and is not checked."""
+    if endpoint[:1] == "." or endpoint in app.view_functions:
+        return None
+    return _no_endpoint(app, endpoint)
 
 
 def _urls_depend_only_on_the_key(app: Flask) -> bool:

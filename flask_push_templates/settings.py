@@ -30,6 +30,9 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_ENABLED": True,
     "PUSH_MANIFEST": None,
     "PUSH_STATIC_ENDPOINT": "static",
+    # What builds a static file name's URL (resolver.py); None: what the app's templates
+    # use (Flask-Static-Digest's static_url_for, Flask-CDN's url_for, else Flask's).
+    "PUSH_URL_BUILDER": None,
     "PUSH_MIMETYPES": ("text/html",),
     "PUSH_MAX_LINKS": 50,
     # nginx answers 502 once all upstream response headers exceed proxy_buffer_size
@@ -88,6 +91,8 @@ class Settings:
     enabled: bool
     manifest: str | None
     static_endpoint: str
+    #: ``PUSH_URL_BUILDER`` imported if it was a dotted path; ``None``: the templates'.
+    url_builder: Callable[..., str] | None
     mimetypes: frozenset[str]
     max_links: int
     max_header_bytes: int
@@ -137,6 +142,12 @@ class Settings:
             enabled=get("PUSH_ENABLED", _is_bool, "True or False"),
             manifest=get("PUSH_MANIFEST", _is_optional_text, "None or a path to a JSON manifest"),
             static_endpoint=get("PUSH_STATIC_ENDPOINT", _is_text, "an endpoint name"),
+            url_builder=_callable(
+                "PUSH_URL_BUILDER",
+                config.get("PUSH_URL_BUILDER", DEFAULTS["PUSH_URL_BUILDER"]),
+                "None (what the app's templates use), a callable taking url_for's arguments "
+                "(endpoint, filename=...), or its dotted path such as 'myapp.assets:asset_url'",
+            ),
             mimetypes=frozenset(item.lower() for item in mimetypes),
             max_links=get("PUSH_MAX_LINKS", _is_positive_int, "a whole number of at least 1"),
             max_header_bytes=get(
@@ -178,7 +189,12 @@ class Settings:
                 )
             ),
             **_push_once(get),
-            nonce_getter=_nonce_getter(config.get("PUSH_NONCE_GETTER")),
+            nonce_getter=_callable(
+                "PUSH_NONCE_GETTER",
+                config.get("PUSH_NONCE_GETTER", DEFAULTS["PUSH_NONCE_GETTER"]),
+                "None (Flask-Talisman's request.csp_nonce), a callable taking no arguments, "
+                "or its dotted path such as 'myapp.csp:nonce'",
+            ),
             vite_manifest=get(
                 "PUSH_VITE_MANIFEST",
                 _is_optional_text,
@@ -261,23 +277,19 @@ def _push_once(get: Callable[[str, Callable[[Any], bool], str], Any]) -> dict[st
     }
 
 
-def _nonce_getter(value: Any) -> Callable[[], Any] | None:
+def _callable(key: str, value: Any, expected: str) -> Callable[..., Any] | None:
+    """A setting that is ``None``, a callable, or a callable's dotted path (imported)."""
     if value is None or (callable(value) and not isinstance(value, str)):
         return value
     if not _is_text(value):
-        raise ConfigError(
-            "PUSH_NONCE_GETTER must be None (Flask-Talisman's request.csp_nonce), a callable "
-            f"taking no arguments, or its dotted path such as 'myapp.csp:nonce', not {value!r}"
-        )
+        raise ConfigError(f"{key} must be {expected}, not {value!r}")
     try:
-        getter = import_string(value)
+        found = import_string(value)
     except ImportStringError as error:
-        raise ConfigError(
-            f"PUSH_NONCE_GETTER {value!r} cannot be imported: {error.exception}"
-        ) from None
-    if not callable(getter):
-        raise ConfigError(f"PUSH_NONCE_GETTER {value!r} names {getter!r}, which is not callable")
-    return getter  # type: ignore[no-any-return]
+        raise ConfigError(f"{key} {value!r} cannot be imported: {error.exception}") from None
+    if not callable(found):
+        raise ConfigError(f"{key} {value!r} names {found!r}, which is not callable")
+    return found  # type: ignore[no-any-return]
 
 
 def _early_hints_templates(value: Any) -> str | TemplateMap | None:

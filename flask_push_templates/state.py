@@ -45,7 +45,7 @@ class PushState:
                 {"import_map": settings.vite_import_map, "prefetch": settings.vite_prefetch},
             )
         )
-        self.resolver = AssetResolver(settings.static_endpoint, self.vite)
+        self.resolver = AssetResolver(settings.static_endpoint, self.vite, settings.url_builder)
         #: The absolute path of ``PUSH_MANIFEST``, if one is configured.
         self.manifest_path = (
             None if settings.manifest is None else os.path.join(root_path, settings.manifest)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Blueprint, Flask
 from hypothesis import settings
 from werkzeug.test import TestResponse
 
@@ -83,3 +83,10 @@ def link(url: str, destination: str | None = None, **attributes: Any) -> Link:
 def parsed(link: Link) -> dict[str, str | None]:
     [result] = parse_link_header(link.header_value)
     return dict(result.params)
+
+
+def static_blueprint(name: str, folder: Path) -> Blueprint:
+    """A blueprint mounted at ``/<name>`` that serves ``folder`` at ``/<name>/static``."""
+    return Blueprint(
+        name, __name__, static_folder=str(folder), static_url_path="/static", url_prefix=f"/{name}"
+    )

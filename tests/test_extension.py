@@ -416,3 +416,70 @@ def test_init_app_after_the_decorator_alone_installs_the_hooks(tmp_path: Path) -
     app.add_url_rule("/t", "t", lambda: render_template_string("{% push 'a.css' %}"))
     assert targets_of(app.test_client().get("/")) == ["/x.css"]
     assert targets_of(app.test_client().get("/t")) == ["/static/a.css"]
+
+
+# --- PUSH_STATIC_ENDPOINT and manifest endpoints at start-up -------------------------------
+
+
+def _admin(tmp_path: Path, static: bool) -> Blueprint:
+    folder = str(tmp_path / "admin_static") if static else None
+    admin = Blueprint("admin", __name__, static_folder=folder, url_prefix="/admin")
+    admin.add_url_rule("/", "page", lambda: "admin")
+    return admin
+
+
+def test_a_misspelt_static_endpoint_is_refused_at_init_app(make_app: AppFactory) -> None:
+    with pytest.raises(ConfigError) as error:
+        make_app(PUSH_STATIC_ENDPOINT="statics")
+    assert str(error.value) == (
+        "PUSH_STATIC_ENDPOINT: 'statics' names no endpoint that serves static files (the "
+        "app's static endpoints are 'static'); did you mean 'static'?"
+    )
+
+
+def test_a_blueprint_endpoint_registered_before_init_app_is_checked_then(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    app = make_app(init=False, PUSH_STATIC_ENDPOINT="admin.static")
+    app.register_blueprint(_admin(tmp_path, static=False))
+    with pytest.raises(ConfigError, match=r"'admin\.static' names no endpoint"):
+        PushTemplates(app)
+
+
+def test_a_blueprint_without_static_files_registered_later_is_refused_when_it_registers(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    app = make_app(PUSH_STATIC_ENDPOINT="admin.static")
+    with pytest.raises(ConfigError) as error:
+        app.register_blueprint(_admin(tmp_path, static=False))
+    assert str(error.value) == (
+        "PUSH_STATIC_ENDPOINT: 'admin.static' names no endpoint that serves static files "
+        "(the app's static endpoints are 'static') (blueprint 'admin' has no static_folder)"
+    )
+
+
+def test_a_blueprint_endpoint_registered_later_is_accepted(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    app = make_app(PUSH_STATIC_ENDPOINT="admin.static")
+    app.register_blueprint(_admin(tmp_path, static=True))
+    app.add_url_rule("/", "v", lambda: render_template_string("{% push 'a.css' %}"))
+    assert targets_of(app.test_client().get("/")) == ["/admin/admin_static/a.css"]
+
+
+def test_a_manifest_entry_of_a_blueprint_without_static_files_is_refused(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    app = make_app(
+        files={"m.json": '{"a.css": {"endpoint": "admin.static"}}'}, PUSH_MANIFEST="m.json"
+    )
+    with pytest.raises(ManifestError, match=r"m\.json: entry 'a.css': 'admin.static' names no"):
+        app.register_blueprint(_admin(tmp_path, static=False))
+
+
+def test_no_static_folder_and_the_default_endpoint_is_no_error(tmp_path: Path) -> None:
+    # An app without static files pushes URLs (a CDN's, a view's): nothing to refuse.
+    app = Flask("no_static", root_path=str(tmp_path), static_folder=None)
+    PushTemplates(app)
+    app.add_url_rule("/", "v", lambda: push_url("https://cdn.example/a.css"))
+    assert targets_of(app.test_client().get("/"))[-1:] == ["https://cdn.example/a.css"]

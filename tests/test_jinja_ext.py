@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from jinja2 import Environment, TemplateSyntaxError
 
 from flask_push_templates import PushError, PushExtension
+from flask_push_templates.jinja_ext import static_pushes
+from flask_push_templates.pushes import AssetPush
 from tests.conftest import AppFactory, links_of, targets_of
 from tests.fuzzing import (
     DESTINATIONS,
@@ -138,6 +140,10 @@ def test_tag_renders_nothing(make_app: AppFactory) -> None:
         ("\n{% push '', 'style' %}", "push of '': the asset is empty; give a static file"),
         ("{% push '?v=2', 'style' %}", "push of '?v=2': a query or fragment needs a file name"),
         ("\n\n<% push '#top', 'image' %>", "push of '#top': a query or fragment needs"),
+        ("\n{% push 'a.css', endpoint=3 %}", "endpoint must be an endpoint name such as"),
+        ("{% push 'a.css', endpoint='' %}", "endpoint must be an endpoint name such as"),
+        ("{% push '/static/a.css', endpoint='admin.static' %}", "a path or URL is pushed as"),
+        ("{% push 'a.nope', endpoint='admin.static' %}", "cannot infer a destination"),
     ],
 )
 def test_syntax_errors_name_the_template_and_line(source: str, message: str) -> None:
@@ -278,3 +284,34 @@ def test_the_angle_scan_rewrites_as_the_regex_did(source: str) -> None:
     from flask_push_templates.jinja_ext import _AnglePushes
 
     assert _AnglePushes("{%", "%}").rewrite(source) == _reference_rewrite(source)
+
+
+def test_the_endpoint_keyword_is_read_as_a_constant_and_is_no_attribute() -> None:
+    env = Environment(extensions=[PushExtension])
+    tree = env.parse("\n{% push 'css/admin.css', 'style', endpoint='admin.static', weight=2 %}")
+    assert list(static_pushes(tree)) == [
+        (2, AssetPush("css/admin.css", "style", (("weight", 2),), "admin.static"))
+    ]
+    # A dynamic endpoint is no constant push (nothing known before rendering).
+    assert list(static_pushes(env.parse("{% push 'a.css', endpoint=where %}"))) == []
+
+
+def test_an_endpoint_the_app_does_not_have_is_refused_at_compile_time(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(
+        templates={"page.html": "\n\n{% push 'css/admin.css', endpoint='admn.static' %}"}
+    )
+    with app.test_request_context(), pytest.raises(TemplateSyntaxError) as error:
+        app.jinja_env.get_template("page.html")
+    assert error.value.message == (
+        "push of 'css/admin.css': 'admn.static' names no endpoint that serves static files "
+        "(the app's static endpoints are 'static')"
+    )
+    assert error.value.lineno == 3
+
+
+def test_a_dynamic_endpoint_is_checked_at_render(make_app: AppFactory) -> None:
+    app = make_app(templates={"page.html": "{% push 'a.css', endpoint=where %}"})
+    with app.test_request_context(), pytest.raises(PushError, match="endpoint must be"):
+        app.jinja_env.get_template("page.html").render(where=42)

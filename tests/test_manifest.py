@@ -9,6 +9,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 import time
@@ -648,3 +649,27 @@ def test_an_error_in_a_group_names_the_line_of_the_entry_in_that_group() -> None
     assert str(error.value).startswith(
         "push manifest m.json, line 4: entry '/a.css' of 'index.html'"
     )
+
+
+def test_an_entry_names_its_endpoint_which_is_no_link_attribute() -> None:
+    manifest = parse_manifest(
+        '{"css/admin.css": {"type": "style", "endpoint": "admin.static", "weight": 2}}', "m.json"
+    )
+    [entry] = manifest.entries
+    assert (entry.endpoint, entry.attributes) == ("admin.static", (("weight", 2),))
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ('{"a.css": {"endpoint": 3}}', "entry 'a.css': endpoint must be an endpoint name"),
+        (
+            '{\n"/static/a.css": {"endpoint": "admin.static"}}',
+            "line 2: entry '/static/a.css': endpoint='admin.static' builds the URL of a static "
+            "file name",
+        ),
+    ],
+)
+def test_a_bad_entry_endpoint_is_a_manifest_error(spec: str, message: str) -> None:
+    with pytest.raises(ManifestError, match=re.escape(message)):
+        parse_manifest(spec, "m.json")

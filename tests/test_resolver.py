@@ -24,7 +24,8 @@ from flask_push_templates import PushError, PushTemplates, http2push, push_url
 from flask_push_templates.pushes import AssetPush
 from flask_push_templates.resolver import AssetResolver, expand_endpoint
 from flask_push_templates.state import get_state
-from tests.conftest import AppFactory, links_of, targets_of
+from tests.conftest import AppFactory, links_of, static_blueprint, targets_of
+from tests.linkheader import parse_link_header
 from tests.test_decorator import README_MANIFEST
 from tests.test_early_hints import get, hinted_targets
 
@@ -366,3 +367,112 @@ def test_a_refused_script_root_costs_a_decorator_only_app_its_links_only(tmp_pat
     assert (refused.status_code, refused.text, refused.headers.getlist("Link")) == (200, "hi", [])
     served = client.get("/", headers={"X-Forwarded-Prefix": "/shop"})
     assert targets_of(served) == [f"/shop{path}" for path in README_MANIFEST]
+
+
+# --- a blueprint's static files: endpoint='admin.static' ------------------------------------
+
+ADMIN_PAGE = (
+    "<link rel=stylesheet href=\"{{ url_for('admin.static', filename='css/admin.css') }}\">"
+    "{% push 'css/admin.css', 'style', endpoint='admin.static' %}"
+    "{% push 'css/site.css' %}"
+)
+
+
+def admin_app(tmp_path: Path, **config: object) -> Flask:
+    """An app whose ``admin`` blueprint (registered after ``init_app``, as factories do)
+    serves its own static folder, with a page that pushes one of its files."""
+    (tmp_path / "static").mkdir(exist_ok=True)
+    (tmp_path / "templates").mkdir(exist_ok=True)
+    (tmp_path / "templates" / "admin.html").write_text(ADMIN_PAGE)
+    app = Flask("blueprint_static", root_path=str(tmp_path))
+    app.config.update(TESTING=True, PUSH_EARLY_HINTS=True, **config)
+    PushTemplates(app)
+    admin = static_blueprint("admin", tmp_path / "admin_static")
+    admin.add_url_rule("/", "page", lambda: render_template("admin.html"))
+    admin.add_url_rule("/streamed", "streamed", lambda: Response(stream_template("admin.html")))
+    app.register_blueprint(admin)
+    return app
+
+
+def hinted(app: Flask, path: str, **environ: str) -> tuple[list[str], list[str]]:
+    """The targets of the 103 and of the final ``Link`` header of ``path`` (once learned)."""
+    sent: list[list[tuple[str, str]]] = []
+    overrides = {"SERVER_PROTOCOL": "HTTP/2.0", "wsgi.early_hints": sent.append, **environ}
+    client = app.test_client()
+    client.get(path, environ_overrides=overrides).close()
+    sent.clear()
+    response = client.get(path, environ_overrides=overrides)
+    response.get_data()
+    [hint] = sent
+    return [link.target for link in parse_link_header(hint[0][1])], targets_of(response)
+
+
+@pytest.mark.parametrize("script_root", ["", "/shop"])
+def test_a_blueprint_static_file_in_header_103_and_streamed_header(
+    tmp_path: Path, script_root: str
+) -> None:
+    app = admin_app(tmp_path)
+    expected = [f"{script_root}/admin/static/css/admin.css", f"{script_root}/static/css/site.css"]
+    response = app.test_client().get("/admin/", environ_overrides={"SCRIPT_NAME": script_root})
+    assert f'href="{expected[0]}"' in response.text  # what the page itself uses
+    [admin_link, _] = links_of(response)
+    # The endpoint says how to build the URL: it is no attribute of the link.
+    assert dict(admin_link.params) == {"rel": "preload", "as": "style"}
+    assert hinted(app, "/admin/", SCRIPT_NAME=script_root) == (expected, expected)
+    # A streamed page's header leaves before its body: the tag's constant push is known.
+    assert hinted(app, "/admin/streamed", SCRIPT_NAME=script_root) == (expected, expected)
+
+
+def test_push_url_and_manifests_name_a_blueprint_endpoint(tmp_path: Path) -> None:
+    (tmp_path / "m.json").write_text(
+        '{"css/admin.css": {"type": "style", "endpoint": "admin.static"}}'
+    )
+    app = admin_app(tmp_path, PUSH_MANIFEST="m.json")
+    app.add_url_rule("/url", "url", lambda: push_url("js/admin.js", endpoint="admin.static"))
+    response = app.test_client().get("/url", headers={"Accept": "text/html"})
+    assert response.text == "/admin/static/js/admin.js"
+    assert targets_of(response) == ["/admin/static/js/admin.js", "/admin/static/css/admin.css"]
+
+
+def test_a_relative_endpoint_on_a_push_is_the_requests_blueprints(tmp_path: Path) -> None:
+    app = Flask("relative_push", root_path=str(tmp_path))
+    app.config["TESTING"] = True
+    PushTemplates(app)
+    page = "{% push 'app.css', endpoint='.static' %}"
+    shop = static_blueprint("shop", tmp_path)
+    shop.add_url_rule("/", "page", lambda: render_template_string(page))
+    api = Blueprint("api", __name__, url_prefix="/api")  # no static folder of its own
+    api.add_url_rule("/", "page", lambda: render_template_string(page))
+    app.register_blueprint(shop)
+    app.register_blueprint(api)
+    client = app.test_client()
+    assert targets_of(client.get("/shop/")) == ["/shop/static/app.css"]
+    # A blueprint without static files falls back to the app's, as its templates do.
+    assert targets_of(client.get("/api/")) == ["/static/app.css"]
+
+
+def test_an_unknown_endpoint_leaves_the_push_out_and_logs_it_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A blueprint that is never registered cannot be refused at start-up (it might come
+    # later): the page is still served, without that link, and the error is logged.
+    (tmp_path / "m.json").write_text('{"a.css": {"endpoint": "shop.static"}}')
+    app = Flask("unknown_endpoint", root_path=str(tmp_path))
+    app.config.update(TESTING=True, PUSH_MANIFEST="m.json")
+    PushTemplates(app)
+    app.add_url_rule("/", "page", lambda: render_template_string("{% push 'b.css' %}"))
+    app.add_url_rule("/url", "url", lambda: push_url("c.css", endpoint="shop.static"))
+    client = app.test_client()
+    for _ in range(2):
+        response = client.get("/")
+        assert response.status_code == 200
+        assert targets_of(response) == ["/static/b.css"]
+    errors = [record.getMessage() for record in caplog.records if record.levelname == "ERROR"]
+    assert errors == [
+        "push of 'a.css': 'shop.static' names no endpoint that serves static files (the "
+        "app's static endpoints are 'static'): left out of the page's links ('flask push "
+        "check' lists every such push)"
+    ]
+    # push_url() must return a URL: it says why it cannot.
+    with pytest.raises(PushError, match=r"'shop\.static' names no endpoint"):
+        client.get("/url")

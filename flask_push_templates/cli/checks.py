@@ -11,7 +11,9 @@ templates' constant pushes and the manifests.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.security import safe_join
 
+from .. import resolver
 from ..decorator import view_manifest_path
 from ..errors import ManifestError
 from ..jinja_ext import static_pushes
@@ -35,9 +38,11 @@ from ..pipeline import (
     left_out,
     prepare,
 )
-from ..pushes import AssetPush
+from ..pushes import AssetPush, UnresolvableAsset
 from ..recording import PageRecord
+from ..resolver import RequestUrls
 from ..state import PushState, get_state
+from ..uri import is_url
 
 APP_MANIFEST_USER = "PUSH_MANIFEST"
 
@@ -61,13 +66,27 @@ class CheckReport:
 
 def check_app(app: Flask) -> CheckReport:
     """Check the app's manifests and templates."""
-    with app.test_request_context():
+    with app.test_request_context(), _reported_as_problems():
         checker = _Checker(app)
         checker.check_manifests()
         checker.check_vite_manifest()
         checker.check_templates()
         checker.check_budgets()
     return checker.report
+
+
+@contextlib.contextmanager
+def _reported_as_problems() -> Iterator[None]:
+    """Silences the resolver's log of pushes left out for an unknown endpoint: the check
+    lists each of them as a problem, with its file and line."""
+    logger = logging.getLogger(resolver.__name__)
+    # A Filter named after no logger lets no record through.
+    muted = logging.Filter("muted while flask push check runs")
+    logger.addFilter(muted)
+    try:
+        yield
+    finally:
+        logger.removeFilter(muted)
 
 
 def manifests_in_use(app: Flask) -> dict[str, list[str]]:
@@ -89,6 +108,10 @@ class _Checker:
         self.state: PushState = get_state(app)
         self.report = CheckReport()
         self.urls = self.state.resolver.for_request()
+        #: The resolvers a bare name may be built by: with a relative static endpoint
+        #: (``.static``) a template may be rendered by any blueprint, so each one's.
+        self.candidates = _candidate_urls(app, self.state, self.urls)
+        self.urls = self.candidates[0]
         self.locator = AssetLocator(app)
         self.manifests: dict[str, Manifest] = {}
         self.template_names = sorted(app.jinja_env.list_templates())
@@ -138,9 +161,35 @@ class _Checker:
                 f"(renamed or deleted?){hint}"
             )
 
+    def _missing_asset(self, push: AssetPush) -> str | None:
+        """Why the file of a push of a single file is missing, or ``None``: it exists for
+        one of :attr:`candidates`, or is not local."""
+        reasons: list[str] = []
+        for urls in self.candidates:
+            try:
+                url = urls.asset_url(push)
+                if not is_url(push.asset) and urlsplit(url).netloc:
+                    # A CDN's URL of a file the app serves too: look for the app's copy.
+                    url = urls.origin_url(push)
+            except UnresolvableAsset as error:
+                # Also what a CDN builder that reads the file says when it is missing.
+                reasons.append(self._missing_origin_file(urls, push) or error.reason)
+                continue
+            missing = self.locator.missing(url)
+            if missing is None:
+                return None
+            reasons.append(missing)
+        return reasons[0]
+
+    def _missing_origin_file(self, urls: RequestUrls, push: AssetPush) -> str | None:
+        try:
+            return self.locator.missing(urls.origin_url(push))
+        except UnresolvableAsset:
+            return None
+
     def _check_entry(self, where: str, text: str, entry: AssetPush, group: str | None) -> None:
         self.report.entries += 1
-        missing = self.locator.missing(self.urls.url(entry.asset))
+        missing = self._missing_asset(entry)
         if missing is None:
             return
         line = line_of(text, entry.asset, after=group)
@@ -172,7 +221,7 @@ class _Checker:
         build = self.state.vite
         manifest = build.manifest(self.app.jinja_env.auto_reload) if build is not None else None
         for each in self.urls.expand(push):
-            missing = self.locator.missing(self.urls.url(each.asset))
+            missing = self._missing_asset(each)
             if missing is None:
                 continue
             if each == push and manifest is not None and manifest.close_match(push.asset):
@@ -253,6 +302,20 @@ class _Checker:
             f"PUSH_MAX_HEADER_BYTES={settings.max_header_bytes}: {len(dropped)} that do not fit "
             f"would be left out ({shown})"
         )
+
+
+def _candidate_urls(app: Flask, state: PushState, urls: RequestUrls) -> list[RequestUrls]:
+    """``urls``, or with a relative static endpoint the resolver of each blueprint whose
+    own or fallback static endpoint exists (the app's first), one per endpoint."""
+    resolver = state.resolver
+    if resolver.static_endpoint[:1] != ".":
+        return [urls]
+    by_endpoint: dict[str, RequestUrls] = {}
+    for blueprint in [None, *app.blueprints]:
+        candidate = resolver.for_blueprint(blueprint)
+        if candidate.static_endpoint in app.view_functions:
+            by_endpoint.setdefault(candidate.static_endpoint, candidate)
+    return list(by_endpoint.values()) or [urls]
 
 
 def _read_text(path: str) -> str:

@@ -7,12 +7,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Blueprint, render_template
+import pytest
+from flask import Blueprint, Flask, render_template
+from flask_cdn import CDN
 
-from flask_push_templates import http2push
+from flask_push_templates import PushTemplates, http2push
 from flask_push_templates.cli.checks import display_path
 from tests.cli.helpers import SITE, generate, invoke, site, write_manifest
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, static_blueprint
 
 
 def test_check_passes_on_a_clean_site(tmp_path: Path) -> None:
@@ -187,4 +189,88 @@ def test_check_finds_queried_assets_and_app_paths_under_application_root(
         f"(looked for {display_path(os.path.join(app.root_path, 'static/css/lost.css'))})",
         "push of 'css/gone.css#x': /shop/static/css/gone.css#x does not exist "
         f"(looked for {display_path(os.path.join(app.root_path, 'static/css/gone.css'))})",
+    ]
+
+
+# --- static endpoints: PUSH_STATIC_ENDPOINT='.static', endpoint='admin.static' -------------
+
+
+def _blueprint_site(tmp_path: Path, **config: object) -> Flask:
+    """An app without static files of its own; its ``shop`` blueprint has them."""
+    app = Flask("blueprint_site", root_path=str(tmp_path), static_folder=None)
+    app.config.update(TESTING=True, **config)
+    PushTemplates(app)
+    shop = static_blueprint("shop", tmp_path / "shop_static")
+    shop.add_url_rule("/", "index", lambda: render_template("index.html"))
+    app.register_blueprint(shop)
+    return app
+
+
+def test_check_resolves_a_relative_static_endpoint_for_the_blueprints(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "index.html").write_text(
+        "{% push 'app.css' %}\n{% push 'gone.css' %}"
+    )
+    (tmp_path / "shop_static").mkdir()
+    (tmp_path / "shop_static" / "app.css").write_text("")
+    result = invoke(_blueprint_site(tmp_path, PUSH_STATIC_ENDPOINT=".static"), "check")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"{display_path(str(tmp_path / 'templates' / 'index.html'))}, line 2: push of 'gone.css': "
+        f"/shop/static/gone.css does not exist (looked for {tmp_path}/shop_static/gone.css)"
+    ]
+
+
+def test_check_names_an_unknown_endpoint_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "index.html").write_text(
+        "\n{% push 'a.css', endpoint='shp.static' %}"
+    )
+    manifest = write_manifest(
+        tmp_path / "m.json", {"b.css": {"type": "style", "endpoint": "blog.static"}}
+    )
+    result = invoke(_blueprint_site(tmp_path, PUSH_MANIFEST=manifest), "check")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"push manifest {manifest}, line 2: entry 'b.css': 'blog.static' names no endpoint "
+        "that serves static files (the app's static endpoints are 'shop.static')",
+        f"{display_path(str(tmp_path / 'templates' / 'index.html'))}, line 2: push of 'a.css': "
+        "'shp.static' names no endpoint that serves static files (the app's static "
+        "endpoints are 'shop.static')",
+    ]
+    assert "Traceback" not in result.output
+
+
+def test_check_lists_pushes_of_an_unknown_static_endpoint_without_logging_them(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The blueprint is never registered: nothing at start-up could tell.
+    app = make_app(
+        templates={"page.html": "{% push 'a.css' %}"}, PUSH_STATIC_ENDPOINT="admin.static"
+    )
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[-1].endswith(
+        "line 1: push of 'a.css': 'admin.static' names no endpoint that serves static files "
+        "(the app's static endpoints are 'static')"
+    )
+    # Each is a problem with its line; the budget check resolving them again logs nothing.
+    assert [record.getMessage() for record in caplog.records] == []
+
+
+def test_check_looks_for_the_files_a_cdn_serves_in_the_static_folder(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(
+        templates={"page.html": "{% push 'site.css' %}\n{% push 'gone.css' %}"},
+        files={"static/site.css": ""},
+        CDN_DOMAIN="cdn.example.com",
+    )
+    CDN(app)
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"{display_path(app.root_path + '/templates/page.html')}, line 2: push of 'gone.css': "
+        "/static/gone.css does not exist "
+        f"(looked for {display_path(app.root_path)}/static/gone.css)"
     ]
