@@ -81,6 +81,10 @@ class PageResult:
     skipped: str | None = None
     #: Sub-resources that could not be read (a stylesheet answering 404...).
     warnings: list[str] = field(default_factory=list)
+    #: The response's ``Link`` fields, as served.
+    link_fields: list[str] = field(default_factory=list)
+    #: The page's HTML, kept only by a ``SiteCrawler(..., keep_html=True)``.
+    html: str | None = None
 
     @property
     def is_page(self) -> bool:
@@ -267,9 +271,12 @@ class CrawlClient(FlaskClient):
 class SiteCrawler:
     """Requests an app's pages through its test client and finds what each references."""
 
-    def __init__(self, app: Flask, options: CrawlOptions | None = None) -> None:
+    def __init__(
+        self, app: Flask, options: CrawlOptions | None = None, keep_html: bool = False
+    ) -> None:
         self.app = app
         self.options = options if options is not None else crawl_options(app)
+        self.keep_html = keep_html
         config = app.config
         scheme = config.get("PREFERRED_URL_SCHEME") or "http"
         host = self.options.host or config.get("SERVER_NAME") or "localhost"
@@ -357,6 +364,8 @@ class SiteCrawler:
             if response is None or not self._is_page(response, result):
                 return result
             html = response.get_data(as_text=True)
+        if self.keep_html:
+            result.html = html
         self._collect(html, result)
         return result
 
@@ -385,6 +394,7 @@ class SiteCrawler:
                 return
             with response:
                 result.status = response.status
+                result.link_fields = response.headers.getlist("Link")
                 # The client kept the request context: read what the request recorded.
                 result.endpoint = request.endpoint
                 pushes = recorded_page()

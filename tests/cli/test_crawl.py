@@ -16,7 +16,13 @@ from flask import Flask, render_template, request
 from flask.testing import FlaskClient
 
 from flask_push_templates import ConfigError
-from flask_push_templates.cli.crawl import LOGS_OUT, crawl_options, default_paths, plan_pages
+from flask_push_templates.cli.crawl import (
+    LOGS_OUT,
+    SiteCrawler,
+    crawl_options,
+    default_paths,
+    plan_pages,
+)
 from flask_push_templates.manifest import load_manifest
 from tests.cli import members_site
 from tests.cli.helpers import LOG_IN, generate, invoke, members, needs_example, ran, run_flask, site
@@ -359,3 +365,17 @@ def test_non_page_answers_are_skipped_and_broken_pages_fail(make_app: AppFactory
     # A JSON endpoint that raises is broken too: the exception, not the type, says so.
     assert "GET /api/broken ... FAILED: 500 INTERNAL SERVER ERROR: RuntimeError" in failed.stderr
     assert "Error: 2 pages failed (/api/broken, /error)" in failed.stderr
+
+
+def test_the_crawl_api_gives_each_pages_header_and_html(tmp_path: Path) -> None:
+    app = members(tmp_path)
+    options = crawl_options(app, client_setup=LOG_IN, host="club.example")
+    with app.app_context():
+        crawler = SiteCrawler(app, options, keep_html=True)
+        page = crawler.scan("/members")
+        assert page.is_page, page
+        assert page.link_fields == ["</static/css/members.css>; rel=preload; as=style"]
+        assert page.html is not None and "<p>Hello crawler</p>" in page.html
+        assert crawler.origin == "http://club.example"
+        unkept = SiteCrawler(app).scan("/")
+        assert unkept.is_page and unkept.html is None  # kept only when asked
