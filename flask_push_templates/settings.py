@@ -74,6 +74,12 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_VITE_BASE": None,
     "PUSH_VITE_IMPORT_MAP": False,
     "PUSH_VITE_PREFETCH": False,
+    # The crawl of the flask push commands (cli/crawl.py). Routes never requested unasked:
+    # endpoint names, paths or fnmatch patterns of either ("admin.*", "/admin/*").
+    "PUSH_CRAWL_EXCLUDE": (),
+    # A callable (or its dotted path) that prepares the crawl's test client, such as one
+    # that logs it in: imported by the commands only, never by a worker serving pages.
+    "PUSH_CRAWL_CLIENT": None,
 }
 
 #: The ``SameSite`` values ``PUSH_ONCE_COOKIE_SAMESITE`` may take.
@@ -119,6 +125,9 @@ class Settings:
     vite_base: str | None
     vite_import_map: bool
     vite_prefetch: bool
+    crawl_exclude: tuple[str, ...]
+    #: A callable taking the test client, its dotted path, or ``None``.
+    crawl_client: Callable[[Any], None] | str | None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -181,10 +190,7 @@ class Settings:
             early_hints_exclude=tuple(
                 get(
                     "PUSH_EARLY_HINTS_EXCLUDE",
-                    lambda v: (
-                        isinstance(v, (list, tuple, set, frozenset))
-                        and all(_is_text(item) for item in v)
-                    ),
+                    _is_text_list,
                     "a list of endpoint names or patterns such as ['admin.*']",
                 )
             ),
@@ -208,6 +214,19 @@ class Settings:
             ),
             vite_import_map=get("PUSH_VITE_IMPORT_MAP", _is_bool, "True or False"),
             vite_prefetch=get("PUSH_VITE_PREFETCH", _is_bool, "True or False"),
+            crawl_exclude=tuple(
+                get(
+                    "PUSH_CRAWL_EXCLUDE",
+                    _is_text_list,
+                    "a list of endpoint names, paths or patterns such as ['admin.*', '/admin/*']",
+                )
+            ),
+            crawl_client=get(
+                "PUSH_CRAWL_CLIENT",
+                lambda v: v is None or _is_text(v) or callable(v),
+                "None, a callable taking the test client, or its dotted path such as "
+                "'myapp.crawl:log_in'",
+            ),
         )
 
 
@@ -221,6 +240,10 @@ def _is_text(value: Any) -> bool:
 
 def _is_optional_text(value: Any) -> bool:
     return value is None or _is_text(value)
+
+
+def _is_text_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple, set, frozenset)) and all(map(_is_text, value))
 
 
 def _is_optional_bool(value: Any) -> bool:
@@ -284,11 +307,23 @@ def _callable(key: str, value: Any, expected: str) -> Callable[..., Any] | None:
     if not _is_text(value):
         raise ConfigError(f"{key} must be {expected}, not {value!r}")
     try:
-        found = import_string(value)
+        return import_callable(value)
+    except ValueError as error:
+        raise ConfigError(f"{key} {value!r} {error}") from None
+
+
+def import_callable(path: str) -> Callable[..., Any]:
+    """The callable that ``path`` (``module:name`` or ``module.name``) names.
+
+    :raises ValueError: saying why not ("cannot be imported: ...", "names ..., which is
+        not callable"), to follow the name of what the path was given for.
+    """
+    try:
+        found = import_string(path)
     except ImportStringError as error:
-        raise ConfigError(f"{key} {value!r} cannot be imported: {error.exception}") from None
+        raise ValueError(f"cannot be imported: {error.exception}") from None
     if not callable(found):
-        raise ConfigError(f"{key} {value!r} names {found!r}, which is not callable")
+        raise ValueError(f"names {found!r}, which is not callable")
     return found  # type: ignore[no-any-return]
 
 

@@ -5,14 +5,19 @@ plain results."""
 from __future__ import annotations
 
 import difflib
+import functools
+import inspect
 import json
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from werkzeug.http import parse_cookie
 
 from ..errors import ManifestError
 from ..hint_policy import serves_files
@@ -20,7 +25,14 @@ from ..manifest import Manifest, load_manifest, parse_manifest
 from ..settings import template_map
 from ..state import get_state
 from .checks import CheckReport, check_app, display_path
-from .crawl import PageResult, SiteCrawler, default_paths
+from .crawl import (
+    CrawlOptions,
+    CrawlSetupError,
+    PageResult,
+    SiteCrawler,
+    crawl_options,
+    plan_pages,
+)
 from .manifest_writer import (
     ManifestUpdate,
     PortableKeys,
@@ -47,7 +59,133 @@ def _app() -> Flask:
     return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
+# --- the crawl's options, shared by the commands that request pages ----------------------
+
+#: What every crawling command's help says about side effects.
+REAL_REQUESTS = (
+    "Pages are requested through the app itself, with its real configuration, database "
+    "and services: a GET view that changes state does so when it is crawled."
+)
+
+
+def _header(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> Any:
+    headers = []
+    for value in values:
+        name, colon, content = value.partition(":")
+        name, content = name.strip(), content.strip()
+        if not colon or not name or " " in name or any(c in value for c in "\r\n"):
+            raise click.BadParameter(f"{value!r} is not 'Name: value'", ctx, param)
+        if name.lower() == "host":
+            raise click.BadParameter(
+                "the host is SERVER_NAME's (else localhost); 'flask push show' takes --host",
+                ctx,
+                param,
+            )
+        headers.append((name, content))
+    return tuple(headers)
+
+
+def _cookie(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> Any:
+    cookies = []
+    for value in values:
+        name, equals, content = value.partition("=")
+        if not equals or not name.strip():
+            raise click.BadParameter(f"{value!r} is not 'name=value'", ctx, param)
+        cookies.append((name.strip(), content.strip()))
+    return tuple(cookies)
+
+
+_LOGIN_OPTIONS = (
+    click.option(
+        "--header",
+        "headers",
+        multiple=True,
+        metavar="'NAME: VALUE'",
+        callback=_header,
+        help="A request header for every page (repeatable), such as an Authorization. "
+        "A Cookie header's cookies go into the client's cookie jar.",
+    ),
+    click.option(
+        "--cookie",
+        "cookies",
+        multiple=True,
+        metavar="NAME=VALUE",
+        callback=_cookie,
+        help="A cookie for every page (repeatable), such as a session cookie.",
+    ),
+    click.option(
+        "--client-setup",
+        metavar="MODULE:FUNCTION",
+        help="A function that prepares the test client before any page is requested, "
+        "such as one that logs it in: it is called with the client. Default: "
+        "PUSH_CRAWL_CLIENT.",
+    ),
+)
+
+_EXCLUDE_OPTION = click.option(
+    "--exclude",
+    multiple=True,
+    metavar="RULE",
+    help="A route never to request (repeatable): an endpoint name (admin.clear_cache), a "
+    "path (/admin/clear-cache), or an fnmatch pattern of either (admin.*, /admin/*). "
+    "Added to PUSH_CRAWL_EXCLUDE. Routes whose endpoint or path says log out or sign "
+    "out are never requested unless their URL is given.",
+)
+
+
+def crawling(exclude: bool) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Add the crawl's options to a command (the login options, and ``--exclude`` if
+    ``exclude``), which receives them as one :class:`~.crawl.CrawlOptions`, ``crawl``."""
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(command)
+        def run(
+            *args: Any,
+            headers: tuple[tuple[str, str], ...],
+            cookies: tuple[tuple[str, str], ...],
+            client_setup: str | None,
+            **kwargs: Any,
+        ) -> None:
+            # A Cookie header would be replaced by the client's jar: its cookies join it.
+            jar = [
+                pair
+                for header, content in headers
+                if header.lower() == "cookie"
+                for pair in parse_cookie(content).items(multi=True)
+            ]
+            kwargs["crawl"] = crawl_options(
+                _app(),
+                headers=[(name, value) for name, value in headers if name.lower() != "cookie"],
+                cookies=[*jar, *cookies],
+                client_setup=client_setup,
+                exclude=kwargs.pop("exclude", ()),
+            )
+            try:
+                command(*args, **kwargs)
+            except CrawlSetupError as error:
+                raise click.ClickException(str(error)) from None
+
+        # Every crawling command's --help says it.
+        run.__doc__ = f"{inspect.getdoc(command) or ''}\n\n{REAL_REQUESTS}"
+        options = (*_LOGIN_OPTIONS, _EXCLUDE_OPTION) if exclude else _LOGIN_OPTIONS
+        for option in reversed(options):
+            run = option(run)
+        return run
+
+    return decorate
+
+
+def _file_option(app: Flask, value: str) -> str:
+    """A file named on the command line, read as the config's are: relative to the app's
+    root path. '-' (standard output) is kept."""
+    return value if value == "-" else os.path.join(app.root_path, value)
+
+
 # --- flask push manifest ------------------------------------------------------------------
+
+
+#: ``--early-hints`` given without a file: the one PUSH_EARLY_HINTS_TEMPLATES names.
+_CONFIGURED = "\0configured"
 
 
 @push_commands.command("manifest")
@@ -56,14 +194,18 @@ def _app() -> Flask:
     "-o",
     "--output",
     metavar="FILE",
-    help="Where to write the manifest ('-' for standard output). Default: PUSH_MANIFEST, "
-    f"else {DEFAULT_MANIFEST} in the app's root path.",
+    help="Where to write the manifest ('-' for standard output), relative to the app's "
+    f"root path as PUSH_MANIFEST is. Default: PUSH_MANIFEST, else {DEFAULT_MANIFEST}.",
 )
 @click.option(
     "--early-hints",
     "early_hints",
-    metavar="FILE",
-    help="Also write the PUSH_EARLY_HINTS_TEMPLATES map ('-' for standard output): each "
+    metavar="[FILE]",
+    is_flag=False,
+    flag_value=_CONFIGURED,
+    help="Also write the PUSH_EARLY_HINTS_TEMPLATES map ('-' for standard output; "
+    "without FILE, the file PUSH_EARLY_HINTS_TEMPLATES names; relative to the app's root "
+    "path): each "
     "endpoint requested -> the templates its pages rendered, in render order. When several "
     "URLs of one endpoint are requested, only the templates all of them rendered are listed "
     "(what every request to it certainly needs), then any layout they all extend or include; "
@@ -76,10 +218,21 @@ def _app() -> Flask:
     "check_only",
     is_flag=True,
     help="Write nothing; exit with status 1 and show the difference if FILE (either one) "
-    "is out of date.",
+    "is out of date. The pages are still requested.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Request nothing: list the pages that would be requested, and those left out.",
+)
+@crawling(exclude=True)
 def manifest_command(
-    urls: tuple[str, ...], output: str | None, early_hints: str | None, check_only: bool
+    urls: tuple[str, ...],
+    output: str | None,
+    early_hints: str | None,
+    check_only: bool,
+    dry_run: bool,
+    crawl: CrawlOptions,
 ) -> None:
     """Write a multi-page push manifest by requesting the app's pages.
 
@@ -97,15 +250,23 @@ def manifest_command(
     while the endpoint exists.
 
     URL: paths of pages to request, such as /post/1. Default: every GET route that takes
-    no argument (routes with arguments need their URLs given).
+    no argument (routes with arguments need their URLs given), except those excluded
+    (--exclude, PUSH_CRAWL_EXCLUDE) and those whose endpoint or path says log out or sign
+    out. Each is requested once, logged in if --cookie, --header or --client-setup
+    (PUSH_CRAWL_CLIENT) say how; JSON answers, redirects and 4xx pages are skipped.
     """
     app = _app()
-    target = output or _default_output(app)
+    target = _file_option(app, output) if output else _default_output(app)
+    early_hints = _early_hints_option(app, early_hints, urls)
     if target == "-" and early_hints == "-":
         raise click.UsageError("only one of -o and --early-hints can be '-' (standard output)")
     hints_existing = _existing_map_path(app, early_hints, check_only)
-    crawler = SiteCrawler(app)
+    crawler = SiteCrawler(app, crawl)
     paths = _page_paths(crawler, urls)
+    if dry_run:
+        for path in paths:
+            click.echo(f"GET {path}")
+        return
     existing_path = _default_output(app) if target == "-" else target
     existing = _existing_manifest(existing_path)
     results = [_scan_page(crawler, path) for path in paths]
@@ -148,6 +309,29 @@ def manifest_command(
     _fail_if_pages_failed(results)
 
 
+def _early_hints_option(app: Flask, value: str | None, urls: tuple[str, ...]) -> str | None:
+    """``--early-hints``' file: the configured one when none is given, relative to the
+    app's root path."""
+    if value is None or value == "-":
+        return value
+    if value == _CONFIGURED:
+        configured = _configured_map_path(app)
+        if configured is None:
+            raise click.UsageError(
+                "--early-hints without FILE writes the file PUSH_EARLY_HINTS_TEMPLATES names, "
+                "and it names none: give the file, such as --early-hints early_hints.json"
+            )
+        return configured
+    # `--early-hints /about`: the option took the URL meant for the crawl as its file.
+    adapter = app.url_map.bind("localhost")
+    if not value.endswith(".json") and adapter.test(value, "GET"):
+        raise click.UsageError(
+            f"--early-hints took {value!r}, a page of the app, as its file: put the URLs "
+            "first (flask push manifest /about --early-hints) or write --early-hints=FILE"
+        )
+    return _file_option(app, value)
+
+
 def _existing_map_path(app: Flask, early_hints: str | None, check_only: bool) -> str | None:
     """The template map to update: FILE, or with '-' the file the app reads, if any."""
     if early_hints is None:
@@ -171,23 +355,29 @@ def _configured_map_path(app: Flask) -> str | None:
 
 def _page_paths(crawler: SiteCrawler, urls: tuple[str, ...]) -> list[str]:
     if not urls:
-        paths = default_paths(crawler.app)
-        if not paths:
+        plan = plan_pages(crawler.app, crawler.options)
+        for path, why in plan.excluded:
+            click.echo(
+                f"GET {path} ... not requested: {why} (give its URL to request it)", err=True
+            )
+        for pattern in plan.unmatched:
+            click.echo(f"warning: the exclusion {pattern!r} matches no route", err=True)
+        if not plan.paths:
             raise click.ClickException(
                 "no GET route without arguments to request: give the pages' URLs, "
                 "such as 'flask push manifest /post/1'"
             )
-        return paths
+        return plan.paths
     paths = []
     for url in urls:
-        path = crawler.page_path(url)
-        if path is None:
+        given = crawler.page_path(url)
+        if given is None:
             raise click.BadParameter(
                 f"{url!r} is not a page of this app (another origin, or outside "
                 "APPLICATION_ROOT): give a path such as /about",
                 param_hint="URL",
             )
-        paths.append(path)
+        paths.append(given)
     return paths
 
 
@@ -323,6 +513,11 @@ def _write_atomically(target: str, text: str) -> None:
     # reads the Early Hints map: neither must see a half-written file, so the new one
     # replaces the old in one rename.
     directory = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(directory):
+        raise click.ClickException(
+            f"cannot write {display_path(target)}: the folder {display_path(directory)} "
+            "does not exist"
+        )
     prefix = f".{os.path.basename(target)}."
     descriptor, temporary = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     try:
@@ -442,30 +637,49 @@ def _check_summary(report: CheckReport) -> str:
 
 @push_commands.command("show")
 @click.argument("url")
-def show_command(url: str) -> None:
+@click.option(
+    "--host",
+    metavar="NAME[:PORT]",
+    help="Request the page at this host (or scheme://host), as a proxy in front of the app "
+    "would pass it. Default: SERVER_NAME, else localhost.",
+)
+@click.option(
+    "--script-root",
+    metavar="PREFIX",
+    help="Request the page with the app mounted under this prefix (SCRIPT_NAME), such as "
+    "/shop behind a proxy or DispatcherMiddleware. Default: APPLICATION_ROOT.",
+)
+@crawling(exclude=False)
+def show_command(url: str, host: str | None, script_root: str | None, crawl: CrawlOptions) -> None:
     """Show the Link header a page gets, and where each link comes from.
 
     URL: the path of the page, such as / or /post/1. The page is requested through the
     test client; each link is listed with its sources: {% push %} tags and push_url()
-    calls in templates, the view, @http2push manifests and PUSH_MANIFEST.
+    calls in templates, the view, @http2push manifests and PUSH_MANIFEST. On a streamed
+    page, the pushes made while its body rendered (after the header left) are listed too.
     """
     app = _app()
-    path = SiteCrawler(app).page_path(url)
+    if script_root is not None and not script_root.startswith("/"):
+        raise click.BadParameter("a path such as /shop", param_hint="--script-root")
+    crawler = SiteCrawler(app, replace(crawl, host=host, script_root=script_root))
+    path = crawler.page_path(url)
     if path is None:
         raise click.BadParameter(f"{url!r} is not a page of this app", param_hint="URL")
-    page = explain(app, path)
+    # A simulated place is shown in full: the request is not the app's usual one.
+    shown = crawler.document_url(path) if host or script_root else path
+    page = explain(crawler, path)
     if page.error is not None:
-        raise click.ClickException(f"GET {path} {page.error}")
-    for line in _show_lines(page, app):
+        raise click.ClickException(f"GET {shown} {page.error}")
+    for line in _show_lines(page, app, shown):
         click.echo(line)
     if page.status and page.status[:1] != "2":
-        raise click.ClickException(f"GET {path} answered {page.status}")
+        raise click.ClickException(f"GET {shown} answered {page.status}")
 
 
-def _show_lines(page: PageLinks, app: Flask) -> list[str]:
+def _show_lines(page: PageLinks, app: Flask, shown: str) -> list[str]:
     templates = ", ".join(page.templates) or "none"
     view = f"view {page.endpoint!r}" if page.endpoint is not None else "no view"
-    lines = [f"GET {page.path} -> {page.status} ({view}, templates: {templates})"]
+    lines = [f"GET {shown} -> {page.status} ({view}, templates: {templates})"]
     if page.no_links is not None and not page.fields:
         lines.append(f"No Link header: {page.no_links}")
     for field_value in page.fields:
@@ -478,6 +692,12 @@ def _show_lines(page: PageLinks, app: Flask) -> list[str]:
             f"PUSH_MAX_HEADER_BYTES={settings.max_header_bytes}; those that did not fit):"
         )
         lines.extend(_link_lines(page.left_out))
+    if page.after_header:
+        lines.append(
+            "Not in the header (pushed while the streamed body rendered, after the header "
+            "had left):"
+        )
+        lines.extend(_link_lines(page.after_header))
     lines.extend(_early_hint_lines(page))
     return lines
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import Flask, Response, request
@@ -37,6 +37,7 @@ from ..pipeline import (
 from ..recording import PageRecord, Provenance, page_record, recorded_page
 from ..state import PushState, get_state
 from .checks import display_path
+from .crawl import SiteCrawler
 
 #: The source of a link that only the view's own ``Link`` header names.
 OWN_HEADER = "the view's own Link header"
@@ -70,16 +71,19 @@ class PageLinks:
     error: str | None = None
     #: The predicted 103's Link value: on a fresh worker, and once this request was seen.
     early_hints: tuple[str | None, str | None] | None = None
+    #: A streamed page's pushes made while its body rendered: after its header had left.
+    after_header: list[ShownLink] = field(default_factory=list)
 
 
-def explain(app: Flask, path: str) -> PageLinks:
-    """Request ``path`` through the test client and explain its ``Link`` header."""
+def explain(crawler: SiteCrawler, path: str) -> PageLinks:
+    """Request ``path`` with the crawler's client and explain its ``Link`` header."""
+    app = crawler.app
     state = get_state(app)
     page = PageLinks(path)
-    cold_hint = _early_hint(app, state, path)
-    streamed: list[bool] = []
-    client = app.test_client()
-    with _track_provenance(app), _watch_streaming(app, streamed), client:
+    client = crawler.client  # set up (logged in) before the page's contexts
+    cold_hint = _early_hint(crawler, state, path)
+    header_time: list[HeaderTime] = []
+    with _track_provenance(app), _watch_header(app, state, header_time), client:
         try:
             response = client.get(path)
         except Exception as error:
@@ -88,25 +92,71 @@ def explain(app: Flask, path: str) -> PageLinks:
         with response:
             page.status = response.status
             page.endpoint = request.endpoint
-            record = recorded_page()
-            page.templates = list(record.templates) if record is not None else []
             page.fields = response.headers.getlist("Link")
             page.no_links = _why_no_links(response.status_code, response.mimetype, state)
-            if record is not None:
-                # The test client's response always looks streamed; the app's may not be.
-                body_rendered = not (streamed and streamed[0])
-                sources = list(link_sources(app, state, record, body_rendered))
+            # A streamed body renders now, recording the pushes its header could not carry.
+            response.get_data()
+            record = recorded_page()
+            page.templates = list(record.templates) if record is not None else []
+            if record is not None and header_time:
+                sources = list(header_time[0].sources)
                 _attribute(page, record, sources)
+                if header_time[0].streamed:
+                    page.after_header = _after_header(record, header_time[0].recorded, sources)
             if state.early_hints is not None and page.endpoint is not None:
                 page.early_hints = (cold_hint, hint_header(app, state, page.endpoint))
     return page
 
 
-def _early_hint(app: Flask, state: PushState, path: str) -> str | None:
+@dataclass(frozen=True)
+class HeaderTime:
+    """What was known when the ``Link`` header was made (the request finished; a streamed
+    body had not rendered yet)."""
+
+    streamed: bool
+    #: The URLs the page had recorded then.
+    recorded: frozenset[str]
+    #: The pipeline's sources then: what the header was made of.
+    sources: tuple[LinkSource, ...]
+
+
+@contextmanager
+def _watch_header(app: Flask, state: PushState, seen: list[HeaderTime]) -> Iterator[None]:
+    def finished(sender: Flask, response: Response, **extra: Any) -> None:
+        record = recorded_page()
+        if record is None:
+            return
+        streamed = response.is_streamed
+        sources = list(link_sources(app, state, record, body_rendered=not streamed))
+        # The record goes on growing while a streamed body renders: keep it as it was.
+        sources[0] = replace(sources[0], links=record.links.copy())
+        recorded = frozenset(link.url for link in record.links)
+        seen.append(HeaderTime(streamed, recorded, tuple(sources)))
+
+    with request_finished.connected_to(finished, app):
+        yield
+
+
+def _after_header(
+    record: PageRecord, recorded: frozenset[str], sources: list[LinkSource]
+) -> list[ShownLink]:
+    """The links a streamed page pushed after its header left, that no source of the
+    header names either."""
+    named = {link.url for source in sources for link in source.links}
+    origins = record.provenance.by_url if record.provenance is not None else {}
+    return [
+        ShownLink(link.header_value, link.url, origins.get(link.url, []))
+        for link in record.links
+        if link.url not in recorded and link.url not in named
+    ]
+
+
+def _early_hint(crawler: SiteCrawler, state: PushState, path: str) -> str | None:
     """The 103 a worker that has seen no request yet would send for ``path``."""
     if state.early_hints is None:
         return None
-    with app.test_request_context(path):
+    app = crawler.app
+    with app.test_request_context(path, base_url=crawler.client.base_url):
         endpoint = request.endpoint
         return hint_header(app, state, endpoint) if endpoint is not None else None
 
@@ -140,15 +190,6 @@ def _track_provenance(app: Flask) -> Iterator[None]:
 def _provenance() -> Provenance | None:
     record = recorded_page()
     return None if record is None else record.provenance
-
-
-@contextmanager
-def _watch_streaming(app: Flask, streamed: list[bool]) -> Iterator[None]:
-    def finished(sender: Flask, response: Response, **extra: Any) -> None:
-        streamed.append(response.is_streamed)
-
-    with request_finished.connected_to(finished, app):
-        yield
 
 
 def _why_no_links(status: int, mimetype: str | None, state: PushState) -> str | None:

@@ -15,6 +15,7 @@ import pytest
 from click.testing import Result
 from flask import Flask
 
+from tests.cli import members_site
 from tests.cli_site import create_app
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -31,6 +32,24 @@ def invoke(app: Flask, *args: str) -> Result:
 
 def site(**config: Any) -> Flask:
     return create_app({"TESTING": True, **config})
+
+
+def members(tmp_path: Path, **config: Any) -> Flask:
+    """tests/cli/members_site, counting its state-changing calls in ``tmp_path/ran.log``."""
+    return members_site.create_app(
+        {"TESTING": True, "MEMBERS_SITE_LOG": str(tmp_path / "ran.log"), **config}
+    )
+
+
+def ran(tmp_path: Path) -> list[str]:
+    """The state-changing routes of a :func:`members` site that ran, in order."""
+    log = tmp_path / "ran.log"
+    return log.read_text(encoding="utf-8").split() if log.exists() else []
+
+
+#: The members site's client setup: logs the crawl in.
+LOG_IN = "tests.cli.members_site:log_in"
+MEMBERS_APP = "tests.cli.members_site:create_app"
 
 
 def generate(tmp_path: Path, *urls: str, **config: Any) -> dict[str, Any]:

@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from flask import render_template, render_template_string
+import pytest
+from flask import Flask, render_template, render_template_string
 
 from tests.cli.helpers import (
+    LOG_IN,
+    MEMBERS_APP,
     SITE_APP,
     first_hint,
     generate_both,
     invoke,
+    members,
     needs_example,
+    ran,
     read_json,
     run_flask,
     site,
@@ -239,3 +245,129 @@ def test_example_app_check_and_show() -> None:
     assert show.returncode == 0, show.stderr
     assert show.stdout.startswith("GET / -> 200 OK (view 'index', templates: index.html)\nLink: ")
     assert "      from {% push %} in base.html" in show.stdout
+
+
+# --- file options resolve like the config: relative to the app's root path -----------------
+
+
+def page_app(make_app: AppFactory, **config: Any) -> Flask:
+    app = make_app(templates={"page.html": '<img src="/static/a.png">'}, **config)
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    app.add_url_rule("/about", "about", lambda: render_template("page.html"))
+    return app
+
+
+PAGE_GROUP = {"page.html": {"a.png": {"type": "image", "weight": 1}}}
+
+
+def test_file_options_are_relative_to_the_root_path(
+    make_app: AppFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    (tmp_path / "build").mkdir()
+    result = invoke(
+        page_app(make_app), "manifest", "-o", "build/m.json", "--early-hints", "build/h.json"
+    )
+    assert result.exit_code == 0, result.output
+    assert read_json(tmp_path / "build" / "m.json") == PAGE_GROUP
+    assert read_json(tmp_path / "build" / "h.json") == {
+        "about": ["page.html"],
+        "page": ["page.html"],
+    }
+    assert list(elsewhere.iterdir()) == []
+    # What the note proposes is what the app then reads.
+    assert "set PUSH_MANIFEST = 'build/m.json' to use it" in result.stderr
+    checked = invoke(page_app(make_app), "manifest", "--check", "-o", "build/m.json")
+    assert checked.exit_code == 0, checked.output
+
+
+def test_early_hints_without_a_file_writes_the_configured_one(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    config = {"PUSH_MANIFEST": "m.json", "PUSH_EARLY_HINTS_TEMPLATES": "hints/map.json"}
+    app = page_app(make_app, **config)
+    missing = invoke(app, "manifest", "/", "--early-hints")
+    assert missing.exit_code == 1
+    assert f"Error: cannot write {tmp_path / 'hints' / 'map.json'}: the folder " in (missing.stderr)
+    (tmp_path / "hints").mkdir()
+    result = invoke(page_app(make_app, **config), "manifest", "/", "--early-hints")
+    assert result.exit_code == 0, result.output
+    assert read_json(tmp_path / "m.json") == PAGE_GROUP  # -o defaults to PUSH_MANIFEST
+    assert read_json(tmp_path / "hints" / "map.json") == {"page": ["page.html"]}
+    fresh = invoke(page_app(make_app, **config), "manifest", "--check", "/", "--early-hints")
+    assert fresh.exit_code == 0, fresh.output
+    assert f"{tmp_path / 'hints' / 'map.json'} is up to date" in fresh.stdout
+
+    unconfigured = invoke(page_app(make_app), "manifest", "--early-hints")
+    assert unconfigured.exit_code == 2
+    assert "--early-hints without FILE writes the file PUSH_EARLY_HINTS_TEMPLATES names" in (
+        unconfigured.stderr
+    )
+    # The option would take the URL as its file: refused, not written to /about.
+    took_url = invoke(page_app(make_app, **config), "manifest", "--early-hints", "/about")
+    assert took_url.exit_code == 2
+    assert "--early-hints took '/about', a page of the app, as its file" in took_url.stderr
+
+
+def test_dry_run_requests_nothing(tmp_path: Path) -> None:
+    result = invoke(
+        members(tmp_path), "manifest", "--dry-run", "--exclude", "api.*", "--client-setup", "x:y"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "GET /",
+        "GET /admin/clear-cache",
+        "GET /api/latest",
+        "GET /api/me",
+        "GET /login",
+        "GET /members",
+        "GET /streamed",
+    ]
+    assert "GET /auth/sign-out ... not requested: its name says it logs out" in result.stderr
+    assert "warning: the exclusion 'api.*' matches no route" in result.stderr
+    assert ran(tmp_path) == []  # and the client setup (which does not exist) never ran
+
+
+def test_help_says_pages_are_really_requested() -> None:
+    for command in ("manifest", "show"):
+        result = invoke(site(), command, "--help")
+        text = " ".join(result.stdout.split())
+        assert "Pages are requested through the app itself, with its real configuration, " in (
+            text
+        ), command
+    manifest_help = " ".join(invoke(site(), "manifest", "--help").stdout.split())
+    assert "--exclude RULE" in manifest_help
+    assert "says log out or sign out are never requested unless their URL is given" in (
+        manifest_help
+    )
+
+
+# --- the crawl's options as real processes --------------------------------------------------
+
+
+def test_process_crawls_logged_in_and_leaves_excluded_routes_alone(tmp_path: Path) -> None:
+    output = tmp_path / "m.json"
+    env = {"FLASK_MEMBERS_SITE_LOG": str(tmp_path / "ran.log")}
+    args = ("manifest", "-o", str(output), "--client-setup", LOG_IN)
+    result = run_flask(MEMBERS_APP, *args, "--exclude", "/admin/*", **env)
+    assert result.returncode == 0, result.stderr
+    assert "GET /admin/clear-cache ... not requested: excluded by /admin/*" in result.stderr
+    assert "GET /api/me ... skipped: application/json (not in PUSH_MIMETYPES)" in result.stderr
+    assert sorted(read_json(output)) == ["index.html", "members.html"]
+    assert ran(tmp_path) == []  # neither clear-cache nor sign-out ran
+    # Without the exclusion, the route runs: the counter is what proves the one above.
+    unexcluded = run_flask(MEMBERS_APP, *args, **env)
+    assert unexcluded.returncode == 0, unexcluded.stderr
+    assert ran(tmp_path) == ["clear_cache"]
+
+
+def test_process_json_401_does_not_fail_manifest_or_check(tmp_path: Path) -> None:
+    output = tmp_path / "m.json"
+    written = run_flask(MEMBERS_APP, "manifest", "-o", str(output))
+    assert written.returncode == 0, written.stderr
+    assert "GET /api/me ... skipped: 401 UNAUTHORIZED, application/json" in written.stderr
+    checked = run_flask(MEMBERS_APP, "manifest", "--check", "-o", str(output))
+    assert checked.returncode == 0, checked.stderr
+    assert f"{output} is up to date" in checked.stdout

@@ -12,7 +12,7 @@ from flask import render_template
 
 from flask_push_templates import push_url_for
 from flask_push_templates.cli.provenance import split_link_values
-from tests.cli.helpers import SITE, generate, invoke, site
+from tests.cli.helpers import LOG_IN, SITE, generate, invoke, members, site
 from tests.conftest import AppFactory
 
 
@@ -111,3 +111,64 @@ def test_split_link_values_respects_quotes_and_targets() -> None:
         '</c.js>; rel=preload; title="x, <y>"',
         "</d>",
     ]
+
+
+def test_show_simulates_a_host_and_a_script_root(make_app: AppFactory) -> None:
+    app = make_app(
+        templates={
+            "page.html": "{% push 'site.css' %}<p>{{ request.host }} {{ request.script_root }}"
+        }
+    )
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    plain = invoke(app, "show", "/")
+    assert plain.stdout.splitlines()[:2] == [
+        "GET / -> 200 OK (view 'page', templates: page.html)",
+        "Link: </static/site.css>; rel=preload; as=style",
+    ]
+    moved = invoke(app, "show", "/", "--host", "shop.example:8443", "--script-root", "/shop")
+    assert moved.exit_code == 0, moved.output
+    assert moved.stdout.splitlines()[:2] == [
+        "GET http://shop.example:8443/shop/ -> 200 OK (view 'page', templates: page.html)",
+        "Link: </shop/static/site.css>; rel=preload; as=style",
+    ]
+    https = invoke(app, "show", "/shop/about", "--host", "https://shop.example")
+    assert https.stdout.startswith("GET https://shop.example/shop/about -> 404 NOT FOUND")
+    refused = invoke(app, "show", "/", "--script-root", "shop")
+    assert refused.exit_code == 2
+    assert "Invalid value for --script-root: a path such as /shop" in refused.stderr
+
+
+def test_show_logs_in_at_the_simulated_host(tmp_path: Path) -> None:
+    redirected = invoke(members(tmp_path), "show", "/members")
+    assert redirected.exit_code == 1
+    assert "Error: GET /members answered 302 FOUND" in redirected.stderr
+    args = ("show", "/members", "--client-setup", LOG_IN)
+    for place in ((), ("--host", "members.example", "--script-root", "/club")):
+        result = invoke(members(tmp_path), *args, *place)
+        assert result.exit_code == 0, (place, result.output)
+        assert "200 OK (view 'members', templates: members.html)" in result.stdout
+
+
+def test_show_lists_what_a_streamed_header_cannot_carry(tmp_path: Path) -> None:
+    result = invoke(members(tmp_path), "show", "/streamed")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "GET /streamed -> 200 OK (view 'streamed', templates: stream.html)",
+        "Link: </static/css/members.css>; rel=preload; as=style",
+        "  </static/css/members.css>; rel=preload; as=style",
+        "      from {% push %} in stream.html (read before streaming)",
+        "Not in the header (pushed while the streamed body rendered, after the header had left):",
+        "  </static/late-a.js>; rel=preload; as=script",
+        "      from {% push %} in stream.html, line 1",
+        "  </static/late-b.js>; rel=preload; as=script",
+        "      from {% push %} in stream.html, line 1",
+        "103 Early Hints: off (PUSH_EARLY_HINTS is False)",
+    ]
+
+
+def test_show_of_an_unstreamed_page_lists_nothing_after_the_header(make_app: AppFactory) -> None:
+    app = make_app(templates={"page.html": "{% for n in 'ab' %}{% push n ~ '.js' %}{% endfor %}"})
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    result = invoke(app, "show", "/")
+    assert "Not in the header" not in result.stdout
+    assert "Link: </static/a.js>; rel=preload; as=script, </static/b.js>" in result.stdout
