@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Flask, render_template
 
-from flask_push_templates import http2push
-from tests.cli.helpers import SITE, generate, invoke, site, write_manifest
-from tests.conftest import AppFactory
+from flask_push_templates import PushTemplates, http2push
+from tests.cli.helpers import SITE, generate, invoke, run_flask, site, write_manifest
+from tests.conftest import AppFactory, write
 
 
 def test_check_passes_on_a_clean_site(tmp_path: Path) -> None:
@@ -164,3 +164,89 @@ def test_check_covers_view_manifests(make_app: AppFactory, tmp_path: Path) -> No
         f"push manifest {tmp_path}/legacy.json, line 2: entry '/static/legacy.js': "
         f"/static/legacy.js does not exist (looked for {tmp_path}/static/legacy.js)"
     ]
+
+
+# --- never a traceback: every failure is one line naming its item --------------------------
+
+QUERY_PUSH_APP = """\
+from flask import Flask
+from flask_push_templates import PushTemplates
+
+app = Flask(__name__)
+PushTemplates(app)
+"""
+
+
+def test_a_constant_push_with_a_query_string_is_one_line(make_app: AppFactory) -> None:
+    app = make_app(
+        templates={"page.html": "<html>\n{% push 'css/app.css?v=2' %}"},
+        files={"static/css/app.css": ""},
+    )
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    [line] = result.stdout.splitlines()
+    assert line.startswith(
+        f"{app.root_path}/templates/page.html, line 2: push of 'css/app.css?v=2': "
+    ), line
+    assert "Traceback" not in result.output
+    assert "Error: 1 problem found" in result.stderr
+
+
+def test_a_relative_static_endpoint_the_app_cannot_build_is_one_line_per_item(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    # '.static' outside any blueprint is the app's 'static', which this app does not have.
+    manifest = write_manifest(tmp_path / "m.json", {"shop.css": {"type": "style"}})
+    app = Flask("no_static", root_path=str(tmp_path), static_folder=None)
+    app.config.update(PUSH_STATIC_ENDPOINT=".static", PUSH_MANIFEST=manifest)
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "shop.html").write_text("{% push 'shop.css' %}")
+    PushTemplates(app)
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    unbuildable = "unexpected BuildError: Could not build url for endpoint 'static'"
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        f"push manifest {manifest}, line 2: entry 'shop.css': {unbuildable} "
+        "with values ['filename']."
+    )
+    assert lines[1].startswith(f"{tmp_path}/templates/shop.html, line 1: push of 'shop.css': ")
+    assert all(unbuildable in line for line in lines), lines
+
+
+def test_an_unexpected_error_in_one_item_leaves_the_others_checked(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(
+        templates={
+            "a.html": "{% push 'css/broken.css' %}",
+            "b.html": "{% push 'css/gone.css' %}",
+        },
+    )
+
+    @app.url_defaults
+    def explode(endpoint: str, values: dict[str, object]) -> None:
+        if values.get("filename") == "css/broken.css":
+            raise LookupError("no version for css/broken.css")
+
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    root = app.root_path
+    assert result.stdout.splitlines() == [
+        f"{root}/templates/a.html, line 1: push of 'css/broken.css': unexpected LookupError: "
+        "no version for css/broken.css",
+        f"{root}/templates/b.html, line 1: push of 'css/gone.css': /static/css/gone.css does "
+        f"not exist (looked for {root}/static/css/gone.css)",
+    ]
+
+
+def test_process_check_prints_no_traceback(tmp_path: Path) -> None:
+    write(tmp_path / "query_app.py", QUERY_PUSH_APP)
+    write(tmp_path / "templates" / "page.html", "{% push 'css/app.css?v=2' %}")
+    write(tmp_path / "static" / "css" / "app.css", "")
+    check = run_flask(str(tmp_path / "query_app.py"), "check")
+    assert check.returncode == 1
+    assert "Traceback" not in check.stderr
+    [line] = check.stdout.splitlines()
+    assert line.startswith(f"{tmp_path}/templates/page.html, line 1: push of 'css/app.css?v=2'")
+    assert check.stderr == "Error: 1 problem found\n"
