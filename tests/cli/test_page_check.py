@@ -1,0 +1,303 @@
+"""``flask push check --pages`` (cli/page_check.py): each page's preloads against what its
+HTML and stylesheets fetch, on apps that use the real Flask-Static-Digest and Flask-CDN;
+through Flask's CLI runner and as real processes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask, Response, render_template, render_template_string
+from flask_cdn import CDN
+from flask_static_digest import FlaskStaticDigest
+from flask_static_digest.cli import digest
+
+from flask_push_templates import PushTemplates
+from flask_push_templates.cli.page_check import parse_link_value, url_differences
+from tests.cli.helpers import invoke, needs_example, run_flask
+from tests.conftest import AppFactory, write
+
+SITE_CSS = """@font-face {
+  font-family: "Display";
+  src: local("Display"), url("../fonts/display.woff2") format("woff2");
+}
+h1 { font-family: "Display", serif; }
+"""
+
+#: The stylesheet as each kind of page links it, and what the page pushes.
+PAGES = {
+    # Flask-Static-Digest: the page links site-<md5>.css, the tag pushes site.css.
+    "digest": (
+        "{% push 'css/site.css' %}",
+        "{{ static_url_for('static', filename='css/site.css') }}",
+    ),
+    "digest-fixed": (
+        "{% push static_url_for('static', filename='css/site.css') %}",
+        "{{ static_url_for('static', filename='css/site.css') }}",
+    ),
+    # Flask-CDN: url_for in templates gives the CDN's URL (with ?t=mtime).
+    "cdn": ("{% push 'css/site.css' %}", "{{ url_for('static', filename='css/site.css') }}"),
+    "cdn-fixed": (
+        "{% push url_for('static', filename='css/site.css') %}",
+        "{{ url_for('static', filename='css/site.css') }}",
+    ),
+    # The font site.css loads, preloaded in no-cors mode.
+    "font": (
+        "{% push 'css/site.css' %}{% push 'fonts/display.woff2', crossorigin=False %}",
+        "{{ url_for('static', filename='css/site.css') }}",
+    ),
+    "font-fixed": (
+        "{% push 'css/site.css' %}{% push 'fonts/display.woff2' %}",
+        "{{ url_for('static', filename='css/site.css') }}",
+    ),
+}
+
+
+def site_app(root: str, kind: str) -> Flask:
+    """A one-page app in ``root`` whose page is ``kind`` of :data:`PAGES`; also the app of
+    the processes (``--app 'tests.cli.test_page_check:site_app("...", "cdn")'``)."""
+    folder = Path(root)
+    push, href = PAGES[kind]
+    write(folder / "templates" / "page.html", f'{push}<link rel="stylesheet" href="{href}">')
+    write(folder / "static" / "css" / "site.css", SITE_CSS)
+    write(folder / "static" / "fonts" / "display.woff2", b"wOF2")
+    app = Flask("page_site", root_path=root)
+    app.config.update(TESTING=True, CDN_DOMAIN="cdn.example.com" if "cdn" in kind else None)
+    CDN(app)
+    FlaskStaticDigest(app)
+    PushTemplates(app)
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    return app
+
+
+@pytest.fixture(scope="module")
+def digested(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A static folder compiled by Flask-Static-Digest's own command (``flask digest
+    compile``): site-<md5>.css beside site.css, and cache_manifest.json."""
+    root = tmp_path_factory.mktemp("digested")
+    app = site_app(str(root), "digest")
+    # Its group, as the "flask" command finds it (an entry point, not on app.cli).
+    result = app.test_cli_runner().invoke(digest, ["compile"])
+    assert result.exit_code == 0, result.output
+    assert (root / "static" / "cache_manifest.json").is_file()
+    return root
+
+
+def digest_site(root: Path, kind: str) -> Flask:
+    # The digest is read at init_app: compile first, then build the app to check.
+    return site_app(str(root), kind)
+
+
+def digested_name(root: Path) -> str:
+    [name] = [path.name for path in (root / "static" / "css").glob("site-*.css")]
+    return name
+
+
+def test_a_preload_of_site_css_on_a_page_that_links_its_digested_file(digested: Path) -> None:
+    result = invoke(digest_site(digested, "digest"), "check", "--pages")
+    assert result.exit_code == 1
+    name = digested_name(digested)
+    assert result.stdout.splitlines() == [
+        f"/: Link header </static/css/site.css>: not used: the page loads /static/css/{name} "
+        "instead, the same file with another digest; the preload is wasted and the file is "
+        "fetched late: preload the URL the page uses (or use the preloaded URL in the page)"
+    ]
+    assert "GET / ... 1 preload checked, 1 problem" in result.stderr
+    assert "Error: 1 problem found" in result.stderr
+
+
+def test_pushing_the_digested_url_passes(digested: Path) -> None:
+    result = invoke(digest_site(digested, "digest-fixed"), "check", "--pages")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("; 1 page checked against 1 preload\n")
+
+
+def test_a_preload_of_site_css_on_a_page_that_links_it_from_a_cdn(tmp_path: Path) -> None:
+    result = invoke(site_app(str(tmp_path), "cdn"), "check", "--pages")
+    assert result.exit_code == 1
+    [line] = result.stdout.splitlines()
+    assert line.startswith(
+        "/: Link header </static/css/site.css>: not used: the page loads "
+        "http://cdn.example.com/static/css/site.css?t="
+    ), line
+    assert "instead, the same file with another host and version query; " in line
+    assert invoke(site_app(str(tmp_path), "cdn-fixed"), "check", "--pages").exit_code == 0
+
+
+def test_a_font_preload_without_crossorigin_that_the_css_loads(tmp_path: Path) -> None:
+    result = invoke(site_app(str(tmp_path), "font"), "check", "--pages")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "/: Link header </static/fonts/display.woff2>: preloaded without crossorigin, but "
+        "/static/css/site.css loads it as a font and fonts are always fetched in CORS mode: "
+        "the browser fetches it twice; add crossorigin"
+    ]
+    fixed = invoke(site_app(str(tmp_path), "font-fixed"), "check", "--pages")
+    assert fixed.exit_code == 0, fixed.output
+
+
+def test_the_103_is_checked_too(make_app: AppFactory) -> None:
+    app = make_app(
+        templates={
+            "page.html": "{% push 'fonts/x.woff2', crossorigin=False %}<style>"
+            "@font-face { src: url(/static/fonts/x.woff2) }</style>"
+        },
+        files={"static/fonts/x.woff2": ""},
+        PUSH_EARLY_HINTS=True,
+    )
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    result = invoke(app, "check", "--pages")
+    assert result.exit_code == 1
+    [line] = result.stdout.splitlines()
+    assert line.startswith("/: Link header and 103 Early Hints </static/fonts/x.woff2>: ")
+
+
+def test_unused_preloads_and_as_and_integrity_mismatches(make_app: AppFactory) -> None:
+    page = """{% push 'img/unused.png' %}{% push 'js/app.js', 'fetch' %}
+    {% push 'js/signed.js' %}{% push 'js/mod.mjs', 'script' %}{% push 'js/later.mjs' %}
+    <script src="/static/js/app.js"></script>
+    <script src="/static/js/signed.js" integrity="sha384-abc"></script>
+    <script type="module" src="/static/js/mod.mjs"></script>"""
+    app = make_app(
+        templates={"page.html": page},
+        files={f"static/{name}": "" for name in ("img/unused.png", "js/app.js", "js/signed.js")}
+        | {"static/js/mod.mjs": "", "static/js/later.mjs": ""},
+    )
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    result = invoke(app, "check", "--pages")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "/: Link header </static/img/unused.png>: not used: neither the page nor its "
+        "stylesheets fetch it, so the browser downloads it for nothing (Chrome warns "
+        "'preloaded but not used'); remove the push, or push the URL the page uses",
+        "/: Link header </static/js/app.js>: preloaded as=fetch, but the page loads it as a "
+        "classic script: the browser fetches it twice; push it as 'script'",
+        "/: Link header </static/js/signed.js>: no integrity, but the page loads it with "
+        "integrity='sha384-abc': browsers reuse a preload only with the same integrity, so it "
+        "is fetched twice; push it with integrity='sha384-abc'",
+        "/: Link header </static/js/mod.mjs>: preloaded without crossorigin, but the page "
+        "loads it as a module script and module scripts are fetched in CORS mode: the browser "
+        "fetches it twice; push it as 'module' (rel=modulepreload)",
+    ]  # later.mjs: a module the page may import() at run time, not reported
+
+
+def test_a_view_link_header_with_an_invalid_as_and_a_fetch_without_crossorigin(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+
+    @app.get("/")
+    def page() -> Response:
+        response = Response(render_template_string("<p>hi</p>"))
+        response.headers["Link"] = (
+            "</data.json>; rel=preload; as=fetch, </v.mp4>; rel=preload; as=video, "
+            "</next>; rel=prefetch"
+        )
+        return response
+
+    result = invoke(app, "check", "--pages")
+    assert result.stdout.splitlines() == [
+        "/: Link header </data.json>: fetch() requests are made in CORS mode, and this preload "
+        "has no crossorigin: the response is fetched twice; add crossorigin (the default of a "
+        "'fetch' push)",
+        "/: Link header </v.mp4>: as=video: browsers ignore a preload without one of "
+        "as=fetch, font, image, script, style, track; push it with its destination",
+    ]
+
+
+def test_pages_that_are_not_html_are_skipped_and_failures_reported(make_app: AppFactory) -> None:
+    app = make_app()
+    app.testing = False  # a 500 page, rather than the exception raised through the client
+    app.add_url_rule("/api", "api", lambda: {"ok": True})
+
+    @app.get("/broken")
+    def broken() -> str:
+        raise RuntimeError("the database is down")
+
+    result = invoke(app, "check", "--pages")
+    assert result.exit_code == 1
+    assert "GET /api ... skipped: application/json (not in PUSH_MIMETYPES)" in result.stderr
+    assert result.stdout.splitlines() == [
+        "GET /broken: the page failed: 500 INTERNAL SERVER ERROR: RuntimeError: the database "
+        "is down"
+    ]
+
+
+def test_urls_need_pages(make_app: AppFactory) -> None:
+    result = invoke(make_app(), "check", "/")
+    assert result.exit_code == 2
+    assert "URLs name the pages to check: add --pages" in result.stderr
+
+
+def test_url_differences() -> None:
+    local = "http://localhost/static/css/site.css"
+    assert url_differences(local, "http://localhost/static/css/site-3f2a9b1c.css") == ["digest"]
+    assert url_differences(local, local + "?v=2") == ["version query"]
+    assert url_differences(local, "https://cdn.example.com/static/css/site.css") == ["host"]
+    assert url_differences(local, "https://cdn.example.com/app/static/css/site.css") == ["host"]
+    assert url_differences(
+        "http://localhost/assets/main-BXpIoncC.js", "http://localhost/assets/main-C7yW6rDT.js"
+    ) == ["digest"]
+    assert url_differences(local, local) == []
+    assert url_differences(local, "http://localhost/static/css/other.css") == []
+    assert url_differences(local, "http://localhost/static/site.css") == []  # another folder
+    # Words are not digests.
+    assert (
+        url_differences("http://localhost/f/bold-subset.woff2", "http://localhost/f/bold.woff2")
+        == []
+    )
+    assert (
+        url_differences("http://localhost/img/how-it-works.svg", "http://localhost/img/how.svg")
+        == []
+    )
+
+
+def test_parse_link_value() -> None:
+    assert parse_link_value('</a;b.css>; REL=preload; as=style; crossorigin; title="x; \\"y"') == (
+        "/a;b.css",
+        {"rel": "preload", "as": "style", "crossorigin": "", "title": 'x; "y'},
+    )
+
+
+@needs_example
+def test_example_app_uses_every_preload() -> None:
+    from example_app import create_app
+
+    result = invoke(create_app({"TESTING": True}), "check", "--pages")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("; 4 pages checked against 28 preloads\n")
+
+
+# --- as real processes: python -m flask --app ... push check --pages -----------------------
+
+
+def test_process_check_pages_fails_on_a_digested_url(digested: Path) -> None:
+    check = run_flask(
+        f'tests.cli.test_page_check:site_app("{digested}", "digest")', "check", "--pages"
+    )
+    assert check.returncode == 1
+    assert check.stdout.startswith(
+        "/: Link header </static/css/site.css>: not used: the page "
+        f"loads /static/css/{digested_name(digested)} instead"
+    )
+    assert "Traceback" not in check.stderr
+
+
+def test_process_check_pages_fails_on_a_cdn_url_and_a_font(tmp_path: Path) -> None:
+    cdn = run_flask(f'tests.cli.test_page_check:site_app("{tmp_path}", "cdn")', "check", "--pages")
+    assert cdn.returncode == 1
+    assert "the page loads http://cdn.example.com/static/css/site.css?t=" in cdn.stdout
+    font = run_flask(
+        f'tests.cli.test_page_check:site_app("{tmp_path}", "font")', "check", "--pages"
+    )
+    assert font.returncode == 1
+    assert "fonts are always fetched in CORS mode" in font.stdout
+
+
+@needs_example
+def test_process_check_pages_passes_on_the_example_app() -> None:
+    check = run_flask("example_app", "check", "--pages")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "GET /gallery ... 11 preloads checked\n" in check.stderr
+    assert check.stdout.endswith("; 4 pages checked against 28 preloads\n")
