@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import warnings
 from typing import Any
 
 from flask import Flask, Response, current_app
@@ -13,12 +15,13 @@ from jinja2 import Template
 from .cli import push_cli
 from .decorator import view_manifest_path
 from .early_hints import install_early_hints
+from .errors import PushWarning
 from .functions import push_link_tags, push_url, push_url_for, vite_html, vite_tags
 from .headers import add_link_header
 from .jinja_ext import RECORDER_ATTRIBUTE, VITE_ATTRIBUTE, VITE_HTML_ATTRIBUTE, PushExtension
 from .manifest import ManifestStore
 from .recording import page_record, record_push, recorded_page
-from .settings import DEFAULTS, Settings
+from .settings import DEFAULTS, Settings, unknown_keys
 from .state import EXTENSION_KEY, PushState
 from .vite import ViteBuild
 
@@ -40,7 +43,9 @@ class PushTemplates:
         """Validate the ``PUSH_*`` config and manifests, and register the tag, the template
         functions and the response hook on ``app``.
 
-        Reads every ``PUSH_*`` key of ``app.config`` (README.rst lists them). The
+        Reads every ``PUSH_*`` key of ``app.config`` (README.rst lists them); any other
+        ``PUSH_*`` key gets a :class:`~flask_push_templates.PushWarning` naming the setting it
+        is probably a misspelling of. The
         ``@http2push`` manifests of views registered later (blueprints registered after
         this call included) are validated when they are registered, with the same errors.
 
@@ -55,6 +60,8 @@ class PushTemplates:
                 "PushTemplates is already registered on this Flask app: call init_app once "
                 "per app (a second call would add every hook and 103 twice)"
             )
+        for typo in unknown_keys(app.config):
+            warnings.warn(typo, PushWarning, stacklevel=_app_frame())
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
         state = PushState(
@@ -111,6 +118,17 @@ class _ManifestCheckingViews(dict[str, Any]):
         if manifest is not None:
             self._manifests.load(manifest)
         super().__setitem__(endpoint, view)
+
+
+def _app_frame() -> int:
+    """The ``stacklevel`` of the app's call into this module (``PushTemplates(app)`` or
+    ``init_app(app)``), so that a warning shows the app's line, not ours."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _load_vite_manifest(build: ViteBuild) -> None:

@@ -21,6 +21,7 @@ from flask_push_templates import (
     ConfigError,
     ManifestError,
     PushTemplates,
+    PushWarning,
     http2push,
     push_url,
     push_url_for,
@@ -416,3 +417,19 @@ def test_init_app_after_the_decorator_alone_installs_the_hooks(tmp_path: Path) -
     app.add_url_rule("/t", "t", lambda: render_template_string("{% push 'a.css' %}"))
     assert targets_of(app.test_client().get("/")) == ["/x.css"]
     assert targets_of(app.test_client().get("/t")) == ["/static/a.css"]
+
+
+def test_a_misspelled_key_warns_at_init_app_at_the_apps_line(make_app: AppFactory) -> None:
+    app = make_app(init=False, PUSH_MANIFST="m.json")
+    with pytest.warns(PushWarning) as caught:
+        PushTemplates(app)
+    [warning] = caught
+    assert str(warning.message) == (
+        "PUSH_MANIFST is not a setting of Flask-Push-Templates and is ignored; "
+        "did you mean PUSH_MANIFEST?"
+    )
+    assert warning.filename == __file__  # this line, not the extension's
+    other = make_app(init=False, PUSH_EARLY_HINT=True)
+    with pytest.warns(PushWarning, match="did you mean PUSH_EARLY_HINTS"):
+        PushTemplates().init_app(other)
+    assert get_state(other).settings.early_hints is False  # ignored, as said

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -24,8 +25,9 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.security import safe_join
 
+from ..attributes import attribute_typos
 from ..decorator import view_manifest_path
-from ..errors import ManifestError, PushError
+from ..errors import ManifestError, PushError, PushWarning
 from ..jinja_ext import static_pushes
 from ..manifest import Manifest, line_of, load_manifest
 from ..pipeline import (
@@ -38,6 +40,7 @@ from ..pipeline import (
 )
 from ..pushes import AssetPush
 from ..recording import PageRecord
+from ..settings import unknown_keys
 from ..state import PushState, get_state
 
 APP_MANIFEST_USER = "PUSH_MANIFEST"
@@ -63,9 +66,17 @@ class CheckReport:
 def check_app(app: Flask) -> CheckReport:
     """Check the app's manifests and templates."""
     report = CheckReport()
-    with guard(report, "flask push check"), app.test_request_context():
+    # Templates compile during the check, and the tag warns about misspelled attributes:
+    # the check reports those itself (_check_template), once.
+    with (
+        warnings.catch_warnings(),
+        guard(report, "flask push check"),
+        app.test_request_context(),
+    ):
+        warnings.simplefilter("ignore", PushWarning)
         checker = _Checker(app, report)
         for step in (
+            checker.check_settings,
             checker.check_manifests,
             checker.check_vite_manifest,
             checker.check_templates,
@@ -139,6 +150,13 @@ class _Checker:
     def guard(self, where: str) -> AbstractContextManager[Outcome]:
         return guard(self.report, where)
 
+    # --- settings -------------------------------------------------------------------------
+
+    def check_settings(self) -> None:
+        """The ``PUSH_*`` keys that are no setting (init_app warned about them too)."""
+        for typo in unknown_keys(self.app.config):
+            self.problem(f"app.config: {typo}")
+
     # --- manifests ------------------------------------------------------------------------
 
     def check_manifests(self) -> None:
@@ -191,6 +209,8 @@ class _Checker:
         where_line = f"{where}, line {line}" if line else where
         of_group = f" of {group!r}" if group is not None else ""
         where_entry = f"{where_line}: entry {entry.asset!r}{of_group}"
+        for typo in attribute_typos(name for name, _ in entry.attributes):
+            self.problem(f"{where_entry}: {typo}")
         with self.guard(where_entry):
             missing = self.locator.missing(self.urls.url(entry.asset))
             if missing is not None:
@@ -246,13 +266,24 @@ class _Checker:
                 self._check_template(name, source, filename, where)
 
     def _check_template(self, name: str, source: str, filename: str | None, where: str) -> None:
-        try:
-            tree = self.app.jinja_env.parse(source, name, filename)
-        except TemplateSyntaxError as error:
-            # Includes every constant push that build_link refuses: the tag raises then.
-            message = self._vite_message(error.message or "")
-            self.problem(f"{where}, line {error.lineno}: {message}")
-            return
+        # The tag warns about misspelled attributes as it compiles (jinja_ext._warn_typos):
+        # here each warning is the template's problem.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", PushWarning)
+            try:
+                tree = self.app.jinja_env.parse(source, name, filename)
+            except TemplateSyntaxError as error:
+                # Includes every constant push that build_link refuses: the tag raises then.
+                message = self._vite_message(error.message or "")
+                self.problem(f"{where}, line {error.lineno}: {message}")
+                return
+        for warning in caught:
+            if issubclass(warning.category, PushWarning):
+                self.problem(f"{where}, line {warning.lineno}: {warning.message}")
+            else:  # not ours to report: as if it had not been caught
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
         pushes = self.static_pushes.setdefault(name, [])
         for lineno, push in static_pushes(tree):
             self.report.pushes += 1

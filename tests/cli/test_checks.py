@@ -7,9 +7,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from flask import Blueprint, Flask, render_template
 
-from flask_push_templates import PushTemplates, http2push
+from flask_push_templates import PushTemplates, PushWarning, http2push
 from tests.cli.helpers import SITE, generate, invoke, run_flask, site, write_manifest
 from tests.conftest import AppFactory, write
 
@@ -168,13 +169,14 @@ def test_check_covers_view_manifests(make_app: AppFactory, tmp_path: Path) -> No
 
 # --- never a traceback: every failure is one line naming its item --------------------------
 
-QUERY_PUSH_APP = """\
-from flask import Flask
-from flask_push_templates import PushTemplates
 
-app = Flask(__name__)
-PushTemplates(app)
-"""
+def app_file(folder: Path, config: str = "") -> str:
+    """An app module in ``folder`` (its root), for ``flask --app FILE``."""
+    path = folder / "app.py"
+    lines = ["from flask import Flask", "from flask_push_templates import PushTemplates", ""]
+    lines += ["app = Flask(__name__)", *([config] if config else []), "PushTemplates(app)", ""]
+    write(path, "\n".join(lines))
+    return str(path)
 
 
 def test_a_constant_push_with_a_query_string_is_one_line(make_app: AppFactory) -> None:
@@ -241,12 +243,67 @@ def test_an_unexpected_error_in_one_item_leaves_the_others_checked(
 
 
 def test_process_check_prints_no_traceback(tmp_path: Path) -> None:
-    write(tmp_path / "query_app.py", QUERY_PUSH_APP)
+    app = app_file(tmp_path)
     write(tmp_path / "templates" / "page.html", "{% push 'css/app.css?v=2' %}")
     write(tmp_path / "static" / "css" / "app.css", "")
-    check = run_flask(str(tmp_path / "query_app.py"), "check")
+    check = run_flask(app, "check")
     assert check.returncode == 1
     assert "Traceback" not in check.stderr
     [line] = check.stdout.splitlines()
     assert line.startswith(f"{tmp_path}/templates/page.html, line 1: push of 'css/app.css?v=2'")
     assert check.stderr == "Error: 1 problem found\n"
+
+
+# --- typos: misspelled attributes and PUSH_* keys ------------------------------------------
+
+
+def test_check_reports_misspelled_attributes_and_keys(make_app: AppFactory, tmp_path: Path) -> None:
+    manifest = write_manifest(
+        tmp_path / "m.json", {"/static/a.css": {"type": "style", "fetchpriorty": "high"}}
+    )
+    with pytest.warns(PushWarning, match="PUSH_EARLY_HINT is not a setting"):
+        app = make_app(
+            templates={"page.html": "<html>\n{% push 'a.css', crosorigin=True %}"},
+            files={"static/a.css": ""},
+            PUSH_MANIFEST=manifest,
+            PUSH_EARLY_HINT=True,
+        )
+    result = invoke(app, "check")  # no warning escapes: the check reports them
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        key_typo("PUSH_EARLY_HINT", "PUSH_EARLY_HINTS"),
+        f"push manifest {manifest}, line 2: entry '/static/a.css': "
+        + attribute_typo("fetchpriorty", "fetchpriority"),
+        f"{tmp_path}/templates/page.html, line 2: push of 'a.css': "
+        + attribute_typo("crosorigin", "crossorigin"),
+    ]
+
+
+def key_typo(key: str, meant: str) -> str:
+    return (
+        f"app.config: {key} is not a setting of Flask-Push-Templates and is ignored; "
+        f"did you mean {meant}?"
+    )
+
+
+def attribute_typo(name: str, meant: str) -> str:
+    return (
+        f"attribute {name!r} is not a link attribute (it would go into the header as it is); "
+        f"did you mean {meant!r}?"
+    )
+
+
+def test_process_check_reports_typos(tmp_path: Path) -> None:
+    app = app_file(tmp_path, 'app.config.update(PUSH_MANIFST="push_manifest.json")')
+    write(tmp_path / "templates" / "page.html", "{% push 'a.css', fetchpriorty='high' %}")
+    write(tmp_path / "static" / "a.css", "")
+    check = run_flask(app, "check")
+    assert check.returncode == 1
+    assert check.stdout.splitlines() == [
+        key_typo("PUSH_MANIFST", "PUSH_MANIFEST"),
+        f"{tmp_path}/templates/page.html, line 1: push of 'a.css': "
+        + attribute_typo("fetchpriorty", "fetchpriority"),
+    ]
+    # The app's own warning when it loads, at its line; the template's only once, above.
+    assert f"{app}:6: PushWarning: PUSH_MANIFST is not a setting" in check.stderr
+    assert "fetchpriorty" not in check.stderr
