@@ -470,7 +470,13 @@ def _page_outcome(page: PageCheck) -> str:
     if page.skipped is not None:
         return f"skipped: {page.skipped}"
     found = f", {_count(len(page.findings), 'problem')}" if page.findings else ""
-    return f"{_count(page.preloads, 'preload')} checked{found}"
+    unread = (
+        f" ({', '.join(page.unread)} not read: another origin, so preloads of fonts and "
+        "images count as used)"
+        if page.unread
+        else ""
+    )
+    return f"{_count(page.preloads, 'preload')} checked{found}{unread}"
 
 
 def _check_summary(report: CheckReport, pages: tuple[int, int] | None) -> str:

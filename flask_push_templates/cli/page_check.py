@@ -37,8 +37,11 @@ from .provenance import split_link_values
 
 #: What browsers accept as a preload's ``as`` (PROTOCOL.md); others make them ignore it.
 PRELOAD_AS = ("fetch", "font", "image", "script", "style", "track")
-#: Destinations whose every use the scan sees: a preload of one that is not used is wasted.
-_SEEN_DESTINATIONS = frozenset({"font", "image", "script", "style", "track"})
+#: Destinations whose uses the scan sees (elements and stylesheets): a preload of one that
+#: nothing uses is wasted. Not tracks (``<track>`` is not scanned), modules or ``fetch``.
+_SEEN_DESTINATIONS = frozenset({"font", "image", "script", "style"})
+#: What a stylesheet the check cannot read may load, and so may use unseen.
+_FROM_STYLESHEETS = frozenset({"font", "image", "style"})
 _KINDS = {
     "style": "a stylesheet",
     "script": "a classic script",
@@ -108,6 +111,9 @@ class PageCheck:
     error: str | None = None
     preloads: int = 0
     findings: list[str] = field(default_factory=list)
+    #: Stylesheets that could not be read (another origin): preloads of fonts and images
+    #: are not reported unused on such a page, as one of them may load them.
+    unread: list[str] = field(default_factory=list)
     #: Sub-resources that could not be read (a stylesheet answering 404...).
     warnings: list[str] = field(default_factory=list)
 
@@ -120,10 +126,16 @@ def check_page(app: Flask, crawler: SiteCrawler, path: str) -> PageCheck:
         return check
     uses = _uses(crawler, html, result)
     check.warnings = result.warnings
+    check.unread = [
+        use.shown
+        for found in uses.values()
+        for use in found
+        if use.destination == "style" and crawler.app_path(use.url) is None
+    ]
     preloads = _preloads(app, crawler, result)
     check.preloads = len(preloads)
     for preload, sources in preloads.items():
-        for message in _problems(preload, uses):
+        for message in _problems(preload, uses, bool(check.unread or check.warnings)):
             line = f"{path}: {' and '.join(sources)} <{preload.href}>: {message}"
             if line not in check.findings:
                 check.findings.append(line)
@@ -268,8 +280,9 @@ def _unquote(raw: str) -> str:
 # --- the comparison -----------------------------------------------------------------------
 
 
-def _problems(preload: Preload, uses: dict[str, list[Use]]) -> list[str]:
-    """What makes ``preload`` useless to the page, with the fix; empty if it is used."""
+def _problems(preload: Preload, uses: dict[str, list[Use]], unread: bool) -> list[str]:
+    """What makes ``preload`` useless to the page, with the fix; empty if it is used.
+    ``unread``: some stylesheet of the page could not be read."""
     if preload.rel == "preload" and preload.as_value not in PRELOAD_AS:
         given = "no as" if preload.as_value is None else f"as={preload.as_value}"
         return [
@@ -294,7 +307,8 @@ def _problems(preload: Preload, uses: dict[str, list[Use]]) -> list[str]:
             f"{' and '.join(differences)}; the preload is wasted and the file is fetched "
             "late: preload the URL the page uses (or use the preloaded URL in the page)"
         ]
-    if preload.destination in _SEEN_DESTINATIONS:
+    seen = preload.destination in _SEEN_DESTINATIONS
+    if seen and not (unread and preload.destination in _FROM_STYLESHEETS):
         return [
             "not used: neither the page nor its stylesheets fetch it, so the browser "
             "downloads it for nothing (Chrome warns 'preloaded but not used'); remove the "

@@ -182,6 +182,24 @@ def test_unused_preloads_and_as_and_integrity_mismatches(make_app: AppFactory) -
     ]  # later.mjs: a module the page may import() at run time, not reported
 
 
+def test_fonts_a_stylesheet_of_another_origin_may_load_are_not_reported(
+    make_app: AppFactory,
+) -> None:
+    page = """{% push 'fonts/x.woff2' %}{% push 'img/unused.png' %}
+    <link rel="stylesheet" href="https://fonts.example.com/css?family=X">"""
+    app = make_app(
+        templates={"page.html": page},
+        files={"static/fonts/x.woff2": "", "static/img/unused.png": ""},
+    )
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    result = invoke(app, "check", "--pages")
+    assert result.exit_code == 0, result.output
+    assert (
+        "GET / ... 2 preloads checked (https://fonts.example.com/css?family=X not read: another "
+        "origin, so preloads of fonts and images count as used)"
+    ) in result.stderr
+
+
 def test_a_view_link_header_with_an_invalid_as_and_a_fetch_without_crossorigin(
     make_app: AppFactory,
 ) -> None:
