@@ -51,6 +51,8 @@ _KINDS = {
     "track": "a text track",
     "fetch": "fetch()",
 }
+#: What every mismatch costs.
+TWICE = "the browser fetches it twice"
 LINK_HEADER = "Link header"
 EARLY_HINTS = "103 Early Hints"
 
@@ -296,23 +298,21 @@ def _problems(preload: Preload, uses: dict[str, list[Use]], unread: bool) -> lis
         return [] if None in mismatches else [message for message in mismatches[:1] if message]
     if preload.as_value == "fetch" and preload.mode is None:
         return [
-            "fetch() requests are made in CORS mode, and this preload has no crossorigin: the "
-            "response is fetched twice; add crossorigin (the default of a 'fetch' push)"
+            f"no crossorigin, but fetch() requests are made in CORS mode: {TWICE}; add "
+            "crossorigin (a 'fetch' push has it unless crossorigin=False)"
         ]
     twin = _twin(preload, uses)
     if twin is not None:
         use, differences = twin
         return [
-            f"not used: {use.by} loads {use.shown} instead, the same file with another "
-            f"{' and '.join(differences)}; the preload is wasted and the file is fetched "
-            "late: preload the URL the page uses (or use the preloaded URL in the page)"
+            f"not used: {use.by} loads {use.shown} instead (another "
+            f"{' and '.join(differences)}): preload the URL the page uses"
         ]
     seen = preload.destination in _SEEN_DESTINATIONS
     if seen and not (unread and preload.destination in _FROM_STYLESHEETS):
         return [
-            "not used: neither the page nor its stylesheets fetch it, so the browser "
-            "downloads it for nothing (Chrome warns 'preloaded but not used'); remove the "
-            "push, or push the URL the page uses"
+            "not used: nothing in the page or its stylesheets fetches it (Chrome: 'preloaded "
+            "but not used'): remove the push, or push the URL the page uses"
         ]
     return []
 
@@ -327,13 +327,13 @@ def _mismatch(preload: Preload, use: Use) -> str | None:
         given_as = "script" if preload.rel == "modulepreload" else preload.as_value
         if given_as != wanted_as:
             return (
-                f"preloaded as={given_as}, but {use.by} loads it as {kind}: the browser fetches "
-                f"it twice; push it as {destination!r}"
+                f"preloaded as={given_as}, but {use.by} loads it as {kind}: {TWICE}; "
+                f"push it as {destination!r}"
             )
         if preload.rel == "modulepreload" and destination == "script":
             return (
-                f"modulepreload is for module scripts, but {use.by} runs it as {kind}: the "
-                "browser fetches it twice; push it as 'script'"
+                f"modulepreload is for module scripts, but {use.by} runs it as {kind}: "
+                f"{TWICE}; push it as 'script'"
             )
     if preload.mode != use.mode:
         return _mode_mismatch(preload, use, kind)
@@ -341,21 +341,20 @@ def _mismatch(preload: Preload, use: Use) -> str | None:
         given = f"integrity {preload.integrity!r}" if preload.integrity else "no integrity"
         wanted = f"integrity={use.integrity!r}" if use.integrity else "no integrity"
         return (
-            f"{given}, but {use.by} loads it with {wanted}: browsers reuse a preload only "
-            f"with the same integrity, so it is fetched twice; push it with {wanted}"
+            f"{given}, but {use.by} loads it with {wanted}: {TWICE} (a preload is reused "
+            f"only with the same integrity); push it with {wanted}"
         )
     return None
 
 
 def _mode_mismatch(preload: Preload, use: Use, kind: str) -> str:
     given = _describe_mode(preload.mode)
-    wanted = _describe_mode(use.mode)
     if use.destination == "font":
-        why = "fonts are always fetched in CORS mode"
-    elif use.destination == MODULE:
-        why = "module scripts are fetched in CORS mode"
+        how = "always in CORS mode"
+    elif use.destination == MODULE and use.mode == "anonymous":
+        how = "in CORS mode"
     else:
-        why = f"{kind} is fetched {wanted} here"
+        how = _describe_mode(use.mode)
     if use.mode is None:
         fix = "remove crossorigin (crossorigin=False)"
     elif use.mode == "use-credentials":
@@ -364,10 +363,7 @@ def _mode_mismatch(preload: Preload, use: Use, kind: str) -> str:
         fix = "push it as 'module' (rel=modulepreload)"
     else:
         fix = "add crossorigin"
-    return (
-        f"preloaded {given}, but {use.by} loads it as {kind} and {why}: the browser "
-        f"fetches it twice; {fix}"
-    )
+    return f"preloaded {given}, but {use.by} loads it as {kind}, {how}: {TWICE}; {fix}"
 
 
 def _describe_mode(mode: str | None) -> str:

@@ -100,8 +100,7 @@ def test_a_preload_of_site_css_on_a_page_that_links_its_digested_file(digested: 
     name = digested_name(digested)
     assert result.stdout.splitlines() == [
         f"/: Link header </static/css/site.css>: not used: the page loads /static/css/{name} "
-        "instead, the same file with another digest; the preload is wasted and the file is "
-        "fetched late: preload the URL the page uses (or use the preloaded URL in the page)"
+        "instead (another digest): preload the URL the page uses"
     ]
     assert "GET / ... 1 preload checked, 1 problem" in result.stderr
     assert "Error: 1 problem found" in result.stderr
@@ -121,7 +120,7 @@ def test_a_preload_of_site_css_on_a_page_that_links_it_from_a_cdn(tmp_path: Path
         "/: Link header </static/css/site.css>: not used: the page loads "
         "http://cdn.example.com/static/css/site.css?t="
     ), line
-    assert "instead, the same file with another host and version query; " in line
+    assert line.endswith(" instead (another host and version query): preload the URL the page uses")
     assert invoke(site_app(str(tmp_path), "cdn-fixed"), "check", "--pages").exit_code == 0
 
 
@@ -130,8 +129,8 @@ def test_a_font_preload_without_crossorigin_that_the_css_loads(tmp_path: Path) -
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         "/: Link header </static/fonts/display.woff2>: preloaded without crossorigin, but "
-        "/static/css/site.css loads it as a font and fonts are always fetched in CORS mode: "
-        "the browser fetches it twice; add crossorigin"
+        "/static/css/site.css loads it as a font, always in CORS mode: the browser fetches it "
+        "twice; add crossorigin"
     ]
     fixed = invoke(site_app(str(tmp_path), "font-fixed"), "check", "--pages")
     assert fixed.exit_code == 0, fixed.output
@@ -168,18 +167,40 @@ def test_unused_preloads_and_as_and_integrity_mismatches(make_app: AppFactory) -
     result = invoke(app, "check", "--pages")
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        "/: Link header </static/img/unused.png>: not used: neither the page nor its "
-        "stylesheets fetch it, so the browser downloads it for nothing (Chrome warns "
-        "'preloaded but not used'); remove the push, or push the URL the page uses",
+        "/: Link header </static/img/unused.png>: not used: nothing in the page or its "
+        "stylesheets fetches it (Chrome: 'preloaded but not used'): remove the push, or push "
+        "the URL the page uses",
         "/: Link header </static/js/app.js>: preloaded as=fetch, but the page loads it as a "
         "classic script: the browser fetches it twice; push it as 'script'",
         "/: Link header </static/js/signed.js>: no integrity, but the page loads it with "
-        "integrity='sha384-abc': browsers reuse a preload only with the same integrity, so it "
-        "is fetched twice; push it with integrity='sha384-abc'",
+        "integrity='sha384-abc': the browser fetches it twice (a preload is reused only with "
+        "the same integrity); push it with integrity='sha384-abc'",
         "/: Link header </static/js/mod.mjs>: preloaded without crossorigin, but the page "
-        "loads it as a module script and module scripts are fetched in CORS mode: the browser "
-        "fetches it twice; push it as 'module' (rel=modulepreload)",
+        "loads it as a module script, in CORS mode: the browser fetches it twice; push it as "
+        "'module' (rel=modulepreload)",
     ]  # later.mjs: a module the page may import() at run time, not reported
+
+
+def test_request_modes_that_differ_from_the_elements(make_app: AppFactory) -> None:
+    page = """{% push 'img/a.png', crossorigin=True %}{% push 'js/b.js', 'module' %}
+    {% push 'js/c.mjs' %}
+    <img src="/static/img/a.png"><script src="/static/js/b.js"></script>
+    <script type="module" src="/static/js/c.mjs" crossorigin="use-credentials"></script>"""
+    app = make_app(
+        templates={"page.html": page},
+        files={"static/img/a.png": "", "static/js/b.js": "", "static/js/c.mjs": ""},
+    )
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    assert invoke(app, "check", "--pages").stdout.splitlines() == [
+        "/: Link header </static/img/a.png>: preloaded with crossorigin=anonymous, but the page "
+        "loads it as an image, without crossorigin: the browser fetches it twice; remove "
+        "crossorigin (crossorigin=False)",
+        "/: Link header </static/js/b.js>: modulepreload is for module scripts, but the page "
+        "runs it as a classic script: the browser fetches it twice; push it as 'script'",
+        "/: Link header </static/js/c.mjs>: preloaded with crossorigin=anonymous, but the page "
+        "loads it as a module script, with crossorigin=use-credentials: the browser fetches it "
+        "twice; push it with crossorigin='use-credentials'",
+    ]
 
 
 def test_fonts_a_stylesheet_of_another_origin_may_load_are_not_reported(
@@ -216,9 +237,9 @@ def test_a_view_link_header_with_an_invalid_as_and_a_fetch_without_crossorigin(
 
     result = invoke(app, "check", "--pages")
     assert result.stdout.splitlines() == [
-        "/: Link header </data.json>: fetch() requests are made in CORS mode, and this preload "
-        "has no crossorigin: the response is fetched twice; add crossorigin (the default of a "
-        "'fetch' push)",
+        "/: Link header </data.json>: no crossorigin, but fetch() requests are made in CORS "
+        "mode: the browser fetches it twice; add crossorigin (a 'fetch' push has it unless "
+        "crossorigin=False)",
         "/: Link header </v.mp4>: as=video: browsers ignore a preload without one of "
         "as=fetch, font, image, script, style, track; push it with its destination",
     ]
@@ -310,7 +331,7 @@ def test_process_check_pages_fails_on_a_cdn_url_and_a_font(tmp_path: Path) -> No
         f'tests.cli.test_page_check:site_app("{tmp_path}", "font")', "check", "--pages"
     )
     assert font.returncode == 1
-    assert "fonts are always fetched in CORS mode" in font.stdout
+    assert "loads it as a font, always in CORS mode" in font.stdout
 
 
 @needs_example
