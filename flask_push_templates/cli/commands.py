@@ -421,8 +421,8 @@ def check_command(urls: tuple[str, ...], pages: bool) -> None:
 
     Checks every manifest the app uses (PUSH_MANIFEST and those of @http2push views) and
     every {% push %} with constant arguments: invalid entries, local assets that do not
-    exist, manifest groups naming no template, and Link headers over PUSH_MAX_LINKS or
-    PUSH_MAX_HEADER_BYTES.
+    exist, manifest groups naming no template, Link headers over PUSH_MAX_LINKS or
+    PUSH_MAX_HEADER_BYTES, misspelled attribute names and PUSH_* keys.
 
     With --pages, each page's preloads (Link header and 103 Early Hints) are compared with
     what its HTML, stylesheets and module scripts fetch: a preload the page does not use,

@@ -196,8 +196,10 @@ def _add_preload(
     href, params = parse_link_value(value)
     rel = (params.get("rel") or "").lower().split()
     kind = "modulepreload" if "modulepreload" in rel else "preload" if "preload" in rel else None
-    if kind is None:
-        return  # prefetch, preconnect...: not fetched for this page
+    if kind is None or "imagesrcset" in params:
+        # prefetch, preconnect...: not fetched for this page; with imagesrcset the browser
+        # picks a candidate by viewport, as for <img srcset>, which the scan leaves out.
+        return
     as_value = params.get("as")
     preload = Preload(
         value=value,

@@ -231,7 +231,7 @@ def test_a_view_link_header_with_an_invalid_as_and_a_fetch_without_crossorigin(
         response = Response(render_template_string("<p>hi</p>"))
         response.headers["Link"] = (
             "</data.json>; rel=preload; as=fetch, </v.mp4>; rel=preload; as=video, "
-            "</next>; rel=prefetch"
+            '</next>; rel=prefetch, </a.png>; rel=preload; as=image; imagesrcset="/a2.png 2x"'
         )
         return response
 
