@@ -136,6 +136,31 @@ def test_a_font_preload_without_crossorigin_that_the_css_loads(tmp_path: Path) -
     assert fixed.exit_code == 0, fixed.output
 
 
+def test_a_path_written_by_hand_misses_the_version_query_of_url_defaults(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(
+        templates={
+            "page.html": "{% push '/static/app.css' %}{% push 'app.css' %}"
+            "<link rel=\"stylesheet\" href=\"{{ url_for('static', filename='app.css') }}\">"
+        },
+        files={"static/app.css": ""},
+    )
+
+    @app.url_defaults
+    def version(endpoint: str, values: dict[str, object]) -> None:
+        if endpoint == "static":
+            values.setdefault("v", "2")
+
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    result = invoke(app, "check", "--pages")
+    # The asset name goes through url_for and gets ?v=2: only the hand-written path misses it.
+    assert result.stdout.splitlines() == [
+        "/: Link header </static/app.css>: not used: the page loads /static/app.css?v=2 instead "
+        "(another version query): preload the URL the page uses"
+    ]
+
+
 def test_the_103_is_checked_too(make_app: AppFactory) -> None:
     app = make_app(
         templates={
