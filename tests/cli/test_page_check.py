@@ -15,7 +15,7 @@ from flask_static_digest.cli import digest
 
 from flask_push_templates import PushTemplates
 from flask_push_templates.cli.page_check import parse_link_value, url_differences
-from tests.cli.helpers import invoke, needs_example, run_flask
+from tests.cli.helpers import generate, invoke, needs_example, run_flask, site
 from tests.conftest import AppFactory, write
 
 SITE_CSS = """@font-face {
@@ -322,6 +322,14 @@ def test_parse_link_value() -> None:
         "/a;b.css",
         {"rel": "preload", "as": "style", "crossorigin": "", "title": 'x; "y'},
     )
+
+
+def test_the_manifest_flask_push_manifest_writes_passes(tmp_path: Path) -> None:
+    # The crawler that writes the manifest and the check agree on what each page uses.
+    generate(tmp_path)
+    result = invoke(site(PUSH_MANIFEST=str(tmp_path / "push_manifest.json")), "check", "--pages")
+    assert result.exit_code == 0, result.output
+    assert "GET /about ... 12 preloads checked" in result.stderr
 
 
 @needs_example
