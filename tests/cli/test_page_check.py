@@ -8,94 +8,29 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from flask import Flask, Response, render_template, render_template_string
-from flask_cdn import CDN
-from flask_static_digest import FlaskStaticDigest
-from flask_static_digest.cli import digest
+from flask import Response, render_template, render_template_string
 
-from flask_push_templates import PushTemplates
 from flask_push_templates.cli.page_check import parse_link_value, url_differences
-from tests.cli.helpers import generate, invoke, needs_example, run_flask, site
-from tests.conftest import AppFactory, write
-
-SITE_CSS = """@font-face {
-  font-family: "Display";
-  src: local("Display"), url("../fonts/display.woff2") format("woff2");
-}
-h1 { font-family: "Display", serif; }
-"""
-
-#: The stylesheet as each kind of page links it, and what the page pushes.
-PAGES = {
-    # Flask-Static-Digest: the page links site-<md5>.css, the tag pushes site.css.
-    "digest": (
-        "{% push 'css/site.css' %}",
-        "{{ static_url_for('static', filename='css/site.css') }}",
-    ),
-    "digest-fixed": (
-        "{% push static_url_for('static', filename='css/site.css') %}",
-        "{{ static_url_for('static', filename='css/site.css') }}",
-    ),
-    # Flask-CDN: url_for in templates gives the CDN's URL (with ?t=mtime).
-    "cdn": ("{% push 'css/site.css' %}", "{{ url_for('static', filename='css/site.css') }}"),
-    "cdn-fixed": (
-        "{% push url_for('static', filename='css/site.css') %}",
-        "{{ url_for('static', filename='css/site.css') }}",
-    ),
-    # The font site.css loads, preloaded in no-cors mode.
-    "font": (
-        "{% push 'css/site.css' %}{% push 'fonts/display.woff2', crossorigin=False %}",
-        "{{ url_for('static', filename='css/site.css') }}",
-    ),
-    "font-fixed": (
-        "{% push 'css/site.css' %}{% push 'fonts/display.woff2' %}",
-        "{{ url_for('static', filename='css/site.css') }}",
-    ),
-}
-
-
-def site_app(root: str, kind: str) -> Flask:
-    """A one-page app in ``root`` whose page is ``kind`` of :data:`PAGES`; also the app of
-    the processes (``--app 'tests.cli.test_page_check:site_app("...", "cdn")'``)."""
-    folder = Path(root)
-    push, href = PAGES[kind]
-    write(folder / "templates" / "page.html", f'{push}<link rel="stylesheet" href="{href}">')
-    write(folder / "static" / "css" / "site.css", SITE_CSS)
-    write(folder / "static" / "fonts" / "display.woff2", b"wOF2")
-    app = Flask("page_site", root_path=root)
-    app.config.update(TESTING=True, CDN_DOMAIN="cdn.example.com" if "cdn" in kind else None)
-    CDN(app)
-    FlaskStaticDigest(app)
-    PushTemplates(app)
-    app.add_url_rule("/", "page", lambda: render_template("page.html"))
-    return app
+from tests.cli.helpers import (
+    compile_digest,
+    digested_name,
+    generate,
+    invoke,
+    needs_example,
+    run_flask,
+    site,
+    site_app,
+)
+from tests.conftest import AppFactory
 
 
 @pytest.fixture(scope="module")
 def digested(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A static folder compiled by Flask-Static-Digest's own command (``flask digest
-    compile``): site-<md5>.css beside site.css, and cache_manifest.json."""
-    root = tmp_path_factory.mktemp("digested")
-    app = site_app(str(root), "digest")
-    # Its group, as the "flask" command finds it (an entry point, not on app.cli).
-    result = app.test_cli_runner().invoke(digest, ["compile"])
-    assert result.exit_code == 0, result.output
-    assert (root / "static" / "cache_manifest.json").is_file()
-    return root
-
-
-def digest_site(root: Path, kind: str) -> Flask:
-    # The digest is read at init_app: compile first, then build the app to check.
-    return site_app(str(root), kind)
-
-
-def digested_name(root: Path) -> str:
-    [name] = [path.name for path in (root / "static" / "css").glob("site-*.css")]
-    return name
+    return compile_digest(tmp_path_factory.mktemp("digested"))
 
 
 def test_a_preload_of_site_css_on_a_page_that_links_its_digested_file(digested: Path) -> None:
-    result = invoke(digest_site(digested, "digest"), "check", "--pages")
+    result = invoke(site_app(str(digested), "digest"), "check", "--pages")
     assert result.exit_code == 1
     name = digested_name(digested)
     assert result.stdout.splitlines() == [
@@ -107,7 +42,7 @@ def test_a_preload_of_site_css_on_a_page_that_links_its_digested_file(digested: 
 
 
 def test_pushing_the_digested_url_passes(digested: Path) -> None:
-    result = invoke(digest_site(digested, "digest-fixed"), "check", "--pages")
+    result = invoke(site_app(str(digested), "digest-fixed"), "check", "--pages")
     assert result.exit_code == 0, result.output
     assert result.stdout.endswith("; 1 page checked against 1 preload\n")
 
@@ -345,9 +280,7 @@ def test_example_app_uses_every_preload() -> None:
 
 
 def test_process_check_pages_fails_on_a_digested_url(digested: Path) -> None:
-    check = run_flask(
-        f'tests.cli.test_page_check:site_app("{digested}", "digest")', "check", "--pages"
-    )
+    check = run_flask(f'tests.cli.helpers:site_app("{digested}", "digest")', "check", "--pages")
     assert check.returncode == 1
     assert check.stdout.startswith(
         "/: Link header </static/css/site.css>: not used: the page "
@@ -357,12 +290,10 @@ def test_process_check_pages_fails_on_a_digested_url(digested: Path) -> None:
 
 
 def test_process_check_pages_fails_on_a_cdn_url_and_a_font(tmp_path: Path) -> None:
-    cdn = run_flask(f'tests.cli.test_page_check:site_app("{tmp_path}", "cdn")', "check", "--pages")
+    cdn = run_flask(f'tests.cli.helpers:site_app("{tmp_path}", "cdn")', "check", "--pages")
     assert cdn.returncode == 1
     assert "the page loads http://cdn.example.com/static/css/site.css?t=" in cdn.stdout
-    font = run_flask(
-        f'tests.cli.test_page_check:site_app("{tmp_path}", "font")', "check", "--pages"
-    )
+    font = run_flask(f'tests.cli.helpers:site_app("{tmp_path}", "font")', "check", "--pages")
     assert font.returncode == 1
     assert "loads it as a font, always in CORS mode" in font.stdout
 
