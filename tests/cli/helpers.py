@@ -4,6 +4,8 @@ real ``python -m flask`` processes, and reading back what the commands wrote.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -110,7 +112,9 @@ SITE_CSS = """@font-face {
 h1 { font-family: "Display", serif; }
 """
 
-#: The stylesheet as each kind of page links it, and what the page pushes.
+SITE_CSS_SRI = "sha384-" + base64.b64encode(hashlib.sha384(SITE_CSS.encode()).digest()).decode()
+
+#: What each kind of page pushes, and its stylesheet's href (with any attribute after it).
 PAGES = {
     # Flask-Static-Digest: the page links site-<md5>.css, the tag pushes site.css.
     "digest": (
@@ -135,6 +139,15 @@ PAGES = {
     "font-fixed": (
         "{% push 'css/site.css' %}{% push 'fonts/display.woff2' %}",
         "{{ url_for('static', filename='css/site.css') }}",
+    ),
+    # The stylesheet linked with Subresource Integrity, preloaded without it.
+    "integrity": (
+        "{% push 'css/site.css' %}",
+        f"{{{{ url_for('static', filename='css/site.css') }}}}\" integrity=\"{SITE_CSS_SRI}",
+    ),
+    "integrity-fixed": (
+        f"{{% push 'css/site.css', integrity='{SITE_CSS_SRI}' %}}",
+        f"{{{{ url_for('static', filename='css/site.css') }}}}\" integrity=\"{SITE_CSS_SRI}",
     ),
 }
 

@@ -27,7 +27,14 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 #: Page kind -> whether the check flags it.
-FLAGGED = {"digest": True, "digest-fixed": False, "font": True, "font-fixed": False}
+FLAGGED = {
+    "digest": True,
+    "digest-fixed": False,
+    "font": True,
+    "font-fixed": False,
+    "integrity": True,
+    "integrity-fixed": False,
+}
 
 
 @pytest.fixture(scope="module")
@@ -59,5 +66,8 @@ def test_the_check_flags_the_pages_chromium_fetches_twice_or_warns_about(
     if kind == "font":
         # The no-cors preload is not reused by the CORS fetch of the stylesheet's font.
         assert list(wasted["twice"]) == [served.url("/static/fonts/display.woff2")]
+    if kind == "integrity":
+        # The preload without integrity is not reused by the element that has it.
+        assert list(wasted["twice"]) == [served.url("/static/css/site.css")]
     if kind == "digest":
         assert "/static/css/site.css was preloaded" in " ".join(wasted["warnings"]), wasted
