@@ -8,6 +8,7 @@ value and the accepted choices.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import math
 import re
@@ -23,7 +24,7 @@ from .destinations import (
     infer_destination,
 )
 from .errors import PushError
-from .links import Link, is_token
+from .links import HTML_LINK_ATTRIBUTES, Link, is_token
 from .uri import authority_problem, encode_target
 
 #: A value a link attribute may take: ``True`` is a bare parameter, ``False``/``None`` omit it.
@@ -32,6 +33,38 @@ AttributeValue = str | int | float | bool | None
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")
 _CROSSORIGIN_CHOICES = ("anonymous", "use-credentials")
 _RESERVED_ATTRIBUTES = frozenset({"href", "as"})
+
+#: The attribute names that mean something to a browser, a proxy or this package: ours,
+#: RFC 8288's parameters and HTML's ``<link>`` attributes. Any other token passes through
+#: (a parameter of a CDN's, say); one that is close to a known name is a typo.
+KNOWN_ATTRIBUTES = frozenset(
+    {"rel", "as", "weight", "nopush", "anchor", "rev", "hreflang", "media", "title", "title*"}
+    | HTML_LINK_ATTRIBUTES
+)
+
+
+def misspelled_attribute(name: str) -> str | None:
+    """The known attribute name that ``name`` is probably a misspelling of (``crosorigin``:
+    ``crossorigin``), or ``None`` for a known name or one that resembles none."""
+    lowered = name.lower() if name.isascii() else name  # as _LinkOptions.apply
+    if lowered in KNOWN_ATTRIBUTES:
+        return None
+    close = difflib.get_close_matches(lowered, sorted(KNOWN_ATTRIBUTES), n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def attribute_typos(names: Iterable[str]) -> list[str]:
+    """A warning for each misspelled name of ``names`` (:func:`misspelled_attribute`),
+    as the tag and ``flask push check`` report it after saying which push it is."""
+    typos = []
+    for name in names:
+        match = misspelled_attribute(name)
+        if match is not None:
+            typos.append(
+                f"attribute {name!r} is not a link attribute (it would go into the header as "
+                f"it is); did you mean {match!r}?"
+            )
+    return typos
 
 
 def build_link(

@@ -1,4 +1,5 @@
-"""The exceptions this package raises; all are ``ValueError`` subclasses. Pure."""
+"""The exceptions this package raises (all are ``ValueError`` subclasses), and the category
+of its warnings. Pure."""
 
 from __future__ import annotations
 
@@ -13,3 +14,8 @@ class ManifestError(PushError):
 
 class ConfigError(PushError):
     """A ``PUSH_*`` configuration value is invalid (message names the key)."""
+
+
+class PushWarning(UserWarning):
+    """A push or a setting is probably not what was meant (a misspelled attribute name or
+    ``PUSH_*`` key): the message names it and the close match."""

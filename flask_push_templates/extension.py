@@ -6,6 +6,8 @@ import difflib
 import functools
 import logging
 import os
+import sys
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +18,7 @@ from jinja2 import Template
 from .cli import push_cli
 from .decorator import view_manifest_path
 from .early_hints import install_early_hints
-from .errors import ConfigError, ManifestError
+from .errors import ConfigError, ManifestError, PushWarning
 from .functions import push_link_tags, push_url, push_url_for, vite_html, vite_tags
 from .headers import add_link_header
 from .jinja_ext import (
@@ -29,7 +31,7 @@ from .jinja_ext import (
 from .manifest import Manifest, ManifestStore
 from .recording import page_record, record_push, recorded_page
 from .resolver import endpoint_problem
-from .settings import DEFAULTS, Settings
+from .settings import DEFAULTS, Settings, unknown_keys
 from .state import EXTENSION_KEY, PushState
 from .vite import ViteBuild
 
@@ -51,7 +53,9 @@ class PushTemplates:
         """Validate the ``PUSH_*`` config and manifests, and register the tag, the template
         functions and the response hook on ``app``.
 
-        Reads every ``PUSH_*`` key of ``app.config`` (README.rst lists them). The
+        Reads every ``PUSH_*`` key of ``app.config`` (README.rst lists them); any other
+        ``PUSH_*`` key gets a :class:`~flask_push_templates.PushWarning` naming the setting it
+        is probably a misspelling of. The
         ``@http2push`` manifests of views registered later (blueprints registered after
         this call included) are validated when they are registered, with the same errors.
 
@@ -72,6 +76,8 @@ class PushTemplates:
                 "PushTemplates is already registered on this Flask app: call init_app once "
                 "per app (a second call would add every hook and 103 twice)"
             )
+        for typo in unknown_keys(app.config):
+            warnings.warn(typo, PushWarning, stacklevel=_app_frame())
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
         state = PushState(
@@ -200,6 +206,17 @@ def _all_pushes(manifest: Manifest) -> Iterator[Any]:
     yield from manifest.entries
     for group in manifest.groups.values():
         yield from group
+
+
+def _app_frame() -> int:
+    """The ``stacklevel`` of the app's call into this module (``PushTemplates(app)`` or
+    ``init_app(app)``), so that a warning shows the app's line, not ours."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _load_vite_manifest(build: ViteBuild) -> None:

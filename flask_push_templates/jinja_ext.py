@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
@@ -28,8 +29,8 @@ from jinja2 import Environment, nodes
 from jinja2.ext import Extension
 from jinja2.parser import Parser
 
-from .attributes import build_link
-from .errors import PushError
+from .attributes import attribute_typos, build_link
+from .errors import PushError, PushWarning
 from .pushes import ENDPOINT_KEYWORD, AssetPush, check_endpoint
 from .uri import asset_problem
 from .vite import ViteBuild, entry_pushes
@@ -116,6 +117,7 @@ class PushExtension(Extension):
                 f"positional arguments: {_USAGE}",
                 lineno,
             )
+        _warn_typos(parser, args[0], kwargs, lineno)
         self._check_constant_push(parser, args, kwargs, lineno)
         return self._push_node(parser, "push", args, kwargs, lineno)
 
@@ -243,6 +245,21 @@ def _split_endpoint(
         else:
             rest.append((name, value))
     return endpoint, tuple(rest)
+
+
+def _warn_typos(
+    parser: Parser, asset: nodes.Expr, kwargs: list[nodes.Keyword], lineno: int
+) -> None:
+    """A :class:`~.errors.PushWarning` at the template's line for each misspelled attribute
+    name: the names are known when the template compiles, whatever the values."""
+    what = f"push of {asset.value!r}" if isinstance(asset, nodes.Const) else "push"
+    for typo in attribute_typos(keyword.key for keyword in kwargs):
+        warnings.warn_explicit(
+            f"{what}: {typo}",
+            PushWarning,
+            filename=parser.filename or parser.name or "<template>",
+            lineno=lineno,
+        )
 
 
 def _constant_arguments(

@@ -5,6 +5,7 @@ Pure: imports no Flask (a config is any mapping).
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -81,6 +82,21 @@ DEFAULTS: dict[str, Any] = {
     # that logs it in: imported by the commands only, never by a worker serving pages.
     "PUSH_CRAWL_CLIENT": None,
 }
+
+
+def unknown_keys(config: Mapping[str, Any]) -> list[str]:
+    """A warning for each ``PUSH_*`` key of ``config`` that is not a setting (so that it is
+    ignored), naming the setting it is probably a misspelling of."""
+    typos = []
+    keys = [key for key in config if isinstance(key, str) and key.startswith("PUSH_")]
+    for key in sorted(keys):
+        if key in DEFAULTS:
+            continue
+        close = difflib.get_close_matches(key, list(DEFAULTS), n=1, cutoff=0.8)
+        hint = f"did you mean {close[0]}?" if close else "README.rst lists the settings"
+        typos.append(f"{key} is not a setting of Flask-Push-Templates and is ignored; {hint}")
+    return typos
+
 
 #: The ``SameSite`` values ``PUSH_ONCE_COOKIE_SAMESITE`` may take.
 SAMESITE_CHOICES = ("Lax", "Strict", "None")

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flask_push_templates import PushError
-from flask_push_templates.attributes import build_link
+from flask_push_templates.attributes import attribute_typos, build_link, misspelled_attribute
 from tests.conftest import link, parsed
 from tests.fuzzing import (
     DESTINATIONS,
@@ -214,3 +214,36 @@ def test_a_surrogate_in_the_url_or_destination_is_a_push_error() -> None:
         link("/a\ud800.css")
     with pytest.raises(PushError, match="lone surrogate"):
         link("/a.css", "\ud800")
+
+
+# --- misspelled attribute names -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [
+        ("crosorigin", "crossorigin"),
+        ("fetchpriorty", "fetchpriority"),
+        ("integrty", "integrity"),
+        ("weigth", "weight"),
+        ("no_push", "nopush"),
+        ("refererpolicy", "referrerpolicy"),
+        ("Crosorigin", "crossorigin"),  # names ignore case, as in the header
+    ],
+)
+def test_a_misspelled_attribute_names_the_close_match(name: str, meant: str) -> None:
+    assert misspelled_attribute(name) == meant
+    assert attribute_typos([name]) == [
+        f"attribute {name!r} is not a link attribute (it would go into the header as it is); "
+        f"did you mean {meant!r}?"
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["crossorigin", "CrossOrigin", "fetchpriority", "title*", "anchor", "x-cdn-tag", "nonce"],
+)
+def test_known_and_custom_attributes_are_not_typos(name: str) -> None:
+    # Known names, and parameters that resemble none (a CDN's own): RFC 8288 allows them.
+    assert misspelled_attribute(name) is None
+    assert attribute_typos([name]) == []

@@ -21,6 +21,7 @@ from flask_push_templates import (
     ConfigError,
     ManifestError,
     PushTemplates,
+    PushWarning,
     http2push,
     push_url,
     push_url_for,
@@ -483,3 +484,19 @@ def test_no_static_folder_and_the_default_endpoint_is_no_error(tmp_path: Path) -
     PushTemplates(app)
     app.add_url_rule("/", "v", lambda: push_url("https://cdn.example/a.css"))
     assert targets_of(app.test_client().get("/"))[-1:] == ["https://cdn.example/a.css"]
+
+
+def test_a_misspelled_key_warns_at_init_app_at_the_apps_line(make_app: AppFactory) -> None:
+    app = make_app(init=False, PUSH_MANIFST="m.json")
+    with pytest.warns(PushWarning) as caught:
+        PushTemplates(app)
+    [warning] = caught
+    assert str(warning.message) == (
+        "PUSH_MANIFST is not a setting of Flask-Push-Templates and is ignored; "
+        "did you mean PUSH_MANIFEST?"
+    )
+    assert warning.filename == __file__  # this line, not the extension's
+    other = make_app(init=False, PUSH_EARLY_HINT=True)
+    with pytest.warns(PushWarning, match="did you mean PUSH_EARLY_HINTS"):
+        PushTemplates().init_app(other)
+    assert get_state(other).settings.early_hints is False  # ignored, as said

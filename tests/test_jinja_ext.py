@@ -6,15 +6,17 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import render_template
 from hypothesis import given
 from hypothesis import strategies as st
-from jinja2 import Environment, TemplateSyntaxError
+from jinja2 import Environment, FileSystemLoader, TemplateSyntaxError
 
-from flask_push_templates import PushError, PushExtension
+from flask_push_templates import PushError, PushExtension, PushWarning
 from flask_push_templates.jinja_ext import static_pushes
 from flask_push_templates.pushes import AssetPush
 from tests.conftest import AppFactory, links_of, targets_of
@@ -315,3 +317,37 @@ def test_a_dynamic_endpoint_is_checked_at_render(make_app: AppFactory) -> None:
     app = make_app(templates={"page.html": "{% push 'a.css', endpoint=where %}"})
     with app.test_request_context(), pytest.raises(PushError, match="endpoint must be"):
         app.jinja_env.get_template("page.html").render(where=42)
+
+
+def test_misspelled_attributes_warn_at_compile_time_with_the_template_line(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "page.html").write_text(
+        "<html>\n{% push 'app.css', crosorigin=True %}\n{% push asset, fetchpriorty='high' %}",
+        encoding="utf-8",
+    )
+    env = Environment(loader=FileSystemLoader(str(tmp_path)), extensions=[PushExtension])
+    with pytest.warns(PushWarning) as caught:
+        env.get_template("page.html")
+    assert [(str(w.message), w.filename, w.lineno) for w in caught] == [
+        (
+            "push of 'app.css': attribute 'crosorigin' is not a link attribute (it would go "
+            "into the header as it is); did you mean 'crossorigin'?",
+            str(tmp_path / "page.html"),
+            2,
+        ),
+        (
+            # The names are known at compile time even when the values are not.
+            "push: attribute 'fetchpriorty' is not a link attribute (it would go into the "
+            "header as it is); did you mean 'fetchpriority'?",
+            str(tmp_path / "page.html"),
+            3,
+        ),
+    ]
+
+
+def test_known_attributes_compile_without_a_warning() -> None:
+    env = Environment(extensions=[PushExtension])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        env.from_string("{% push 'app.css', crossorigin=True, fetchpriority='high', x_cdn=1 %}")

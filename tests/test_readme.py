@@ -61,7 +61,9 @@ def test_the_defaults_are_the_documented_ones() -> None:
 
 
 def test_the_readme_names_no_key_that_does_not_exist() -> None:
-    named = set(re.findall(r"\bPUSH_(?!PROMISE\b)[A-Z_]+\b", README))
+    # Except in the warning about a misspelled key, which shows one.
+    lines = [line for line in README.splitlines() if "is not a setting" not in line]
+    named = set(re.findall(r"\bPUSH_(?!PROMISE\b)[A-Z_]+\b", "\n".join(lines)))
     assert named <= set(DEFAULTS)
 
 

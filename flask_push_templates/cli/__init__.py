@@ -3,7 +3,7 @@
 ``init_app`` registers the group, so every app that uses the extension has::
 
     flask push manifest [URL ...] [-o FILE] [--early-hints FILE] [--check]
-    flask push check
+    flask push check [--pages [URL ...]]
     flask push show URL
 
 Only this module is imported with the package: the commands and their engines (the

@@ -39,6 +39,11 @@ class Reference:
     destination: str | None
     #: The element's ``crossorigin`` value ("" when bare), ``None`` without the attribute.
     crossorigin: str | None = None
+    #: The element's ``integrity`` value, ``None`` without the attribute.
+    integrity: str | None = None
+    #: From a ``<link rel=preload>`` or ``modulepreload``: fetched ahead for a later use,
+    #: not a use itself (``flask push check --pages`` looks for the uses).
+    preload: bool = False
 
 
 # --- HTML ---------------------------------------------------------------------------------
@@ -117,8 +122,24 @@ class _PageParser(HTMLParser):
         if self._text_kind is not None:
             self._text.append(data)
 
-    def _add(self, url: str | None, destination: str | None, crossorigin: str | None) -> None:
-        _append(self.references, url, self.base, destination, crossorigin)
+    def _add(
+        self,
+        url: str | None,
+        destination: str | None,
+        attributes: Mapping[str, str],
+        preload: bool = False,
+    ) -> None:
+        if url and url.strip():
+            resolved = resolve(url.strip(), self.base)
+            if resolved is not None:
+                reference = Reference(
+                    resolved,
+                    destination,
+                    attributes.get("crossorigin"),
+                    attributes.get("integrity"),
+                    preload,
+                )
+                self.references.append(reference)
 
     def _start_base(self, attributes: Mapping[str, str]) -> None:
         # Only the first <base href> counts, as in browsers.
@@ -129,15 +150,14 @@ class _PageParser(HTMLParser):
     def _start_link(self, attributes: Mapping[str, str]) -> None:
         rel = set(attributes.get("rel", "").lower().split())
         href = attributes.get("href")
-        crossorigin = attributes.get("crossorigin")
         if "stylesheet" in rel and "alternate" not in rel and "disabled" not in attributes:
-            self._add(href, STYLESHEET, crossorigin)
+            self._add(href, STYLESHEET, attributes)
         elif "modulepreload" in rel:
-            self._add(href, MODULE, crossorigin)
+            self._add(href, MODULE, attributes, preload=True)
         elif "preload" in rel:
             as_value = attributes.get("as", "").strip().lower()
             if as_value in _PRELOAD_AS:
-                self._add(href, as_value, crossorigin)
+                self._add(href, as_value, attributes, preload=True)
 
     def _start_script(self, attributes: Mapping[str, str]) -> None:
         kind = attributes.get("type", "").strip().lower()
@@ -151,7 +171,7 @@ class _PageParser(HTMLParser):
         else:
             return
         if "src" in attributes:
-            self._add(attributes["src"], destination, attributes.get("crossorigin"))
+            self._add(attributes["src"], destination, attributes)
         elif destination == MODULE:
             self._start_text("module")  # an inline module's imports are fetched too
 
@@ -163,7 +183,7 @@ class _PageParser(HTMLParser):
         # candidate by viewport, so a preload of src could be the wrong file.
         if attributes.get("loading", "").lower() == "lazy" or "srcset" in attributes:
             return
-        self._add(attributes.get("src"), "image", attributes.get("crossorigin"))
+        self._add(attributes.get("src"), "image", attributes)
 
     def _start_text(self, kind: str) -> None:
         self._text_kind = kind
@@ -255,17 +275,13 @@ def _first_group(match: re.Match[str]) -> str | None:
 
 
 def _append(
-    references: list[Reference],
-    raw: str | None,
-    base: str,
-    destination: str | None,
-    crossorigin: str | None = None,
+    references: list[Reference], raw: str | None, base: str, destination: str | None
 ) -> None:
-    """Add the reference ``raw`` (an attribute's or a ``url()``'s text) makes, if any."""
+    """Add the reference a ``url()``'s or an ``@import``'s text ``raw`` makes, if any."""
     if raw and raw.strip():
         resolved = resolve(raw.strip(), base)
         if resolved is not None:
-            references.append(Reference(resolved, destination, crossorigin))
+            references.append(Reference(resolved, destination))
 
 
 # --- module scripts -----------------------------------------------------------------------

@@ -15,7 +15,9 @@ import contextlib
 import difflib
 import logging
 import os
+import warnings
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -26,8 +28,9 @@ from werkzeug.routing import RequestRedirect
 from werkzeug.security import safe_join
 
 from .. import resolver
+from ..attributes import attribute_typos
 from ..decorator import view_manifest_path
-from ..errors import ManifestError
+from ..errors import ManifestError, PushError, PushWarning
 from ..jinja_ext import static_pushes
 from ..manifest import Manifest, line_of, load_manifest
 from ..pipeline import (
@@ -41,6 +44,7 @@ from ..pipeline import (
 from ..pushes import AssetPush, UnresolvableAsset
 from ..recording import PageRecord
 from ..resolver import RequestUrls
+from ..settings import unknown_keys
 from ..state import PushState, get_state
 from ..uri import is_url
 
@@ -66,13 +70,59 @@ class CheckReport:
 
 def check_app(app: Flask) -> CheckReport:
     """Check the app's manifests and templates."""
-    with app.test_request_context(), _reported_as_problems():
-        checker = _Checker(app)
-        checker.check_manifests()
-        checker.check_vite_manifest()
-        checker.check_templates()
-        checker.check_budgets()
-    return checker.report
+    report = CheckReport()
+    # Templates compile during the check, and the tag warns about misspelled attributes:
+    # the check reports those itself (_check_template), once.
+    with (
+        warnings.catch_warnings(),
+        guard(report, "flask push check"),
+        app.test_request_context(),
+        _reported_as_problems(),
+    ):
+        warnings.simplefilter("ignore", PushWarning)
+        checker = _Checker(app, report)
+        for step in (
+            checker.check_settings,
+            checker.check_manifests,
+            checker.check_vite_manifest,
+            checker.check_templates,
+            checker.check_budgets,
+        ):
+            with guard(report, "flask push check"):
+                step()
+    return report
+
+
+@contextmanager
+def guard(report: CheckReport, where: str) -> Iterator[Outcome]:
+    """Check one item: an exception raised meanwhile becomes its one problem line, and the
+    code after the ``with`` goes on with the next item (the outcome says it failed).
+
+    A :class:`~..errors.PushError` says what is wrong in its message; anything else is
+    unexpected (a bug here or in the app), so its type is named too.
+    """
+    outcome = Outcome()
+    try:
+        yield outcome
+    except Exception as error:
+        outcome.failed = True
+        detail = (
+            str(error) if isinstance(error, PushError) else f"unexpected {describe_error(error)}"
+        )
+        report.problems.append(f"{where}: {detail}")
+
+
+@dataclass
+class Outcome:
+    """Whether the item checked under :func:`guard` raised."""
+
+    failed: bool = False
+
+
+def describe_error(error: BaseException) -> str:
+    """``error`` as one line: its type, and its message when it has one."""
+    message = " ".join(str(error).split())
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 @contextlib.contextmanager
@@ -103,10 +153,10 @@ def manifests_in_use(app: Flask) -> dict[str, list[str]]:
 
 
 class _Checker:
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, report: CheckReport) -> None:
         self.app = app
         self.state: PushState = get_state(app)
-        self.report = CheckReport()
+        self.report = report
         self.urls = self.state.resolver.for_request()
         #: The resolvers a bare name may be built by: with a relative static endpoint
         #: (``.static``) a template may be rendered by any blueprint, so each one's.
@@ -121,6 +171,16 @@ class _Checker:
     def problem(self, message: str) -> None:
         self.report.problems.append(message)
 
+    def guard(self, where: str) -> AbstractContextManager[Outcome]:
+        return guard(self.report, where)
+
+    # --- settings -------------------------------------------------------------------------
+
+    def check_settings(self) -> None:
+        """The ``PUSH_*`` keys that are no setting (init_app warned about them too)."""
+        for typo in unknown_keys(self.app.config):
+            self.problem(f"app.config: {typo}")
+
     # --- manifests ------------------------------------------------------------------------
 
     def check_manifests(self) -> None:
@@ -128,19 +188,25 @@ class _Checker:
         for path, users in sorted(manifests_in_use(self.app).items()):
             self.report.manifests += 1
             where = f"push manifest {display_path(path)}"
-            try:
-                manifest = load_manifest(path)
-            except ManifestError as error:
-                self.problem(str(error).replace(path, display_path(path), 1))
-                continue
-            self.manifests[path] = manifest
-            text = _read_text(path)
-            for entry in manifest.entries:
-                self._check_entry(where, text, entry, None)
-            for group, entries in sorted(manifest.groups.items()):
-                self._check_group(where, text, group, path == app_manifest, users)
-                for entry in entries:
-                    self._check_entry(where, text, entry, group)
+            with self.guard(where):
+                self._check_manifest(path, where, path == app_manifest, users)
+
+    def _check_manifest(
+        self, path: str, where: str, is_app_manifest: bool, users: list[str]
+    ) -> None:
+        try:
+            manifest = load_manifest(path)
+        except ManifestError as error:
+            self.problem(str(error).replace(path, display_path(path), 1))
+            return
+        self.manifests[path] = manifest
+        text = _read_text(path)
+        for entry in manifest.entries:
+            self._check_entry(where, text, entry, None)
+        for group, entries in sorted(manifest.groups.items()):
+            self._check_group(where, text, group, is_app_manifest, users)
+            for entry in entries:
+                self._check_entry(where, text, entry, group)
 
     def _check_group(
         self, where: str, text: str, group: str, is_app_manifest: bool, users: list[str]
@@ -189,13 +255,16 @@ class _Checker:
 
     def _check_entry(self, where: str, text: str, entry: AssetPush, group: str | None) -> None:
         self.report.entries += 1
-        missing = self._missing_asset(entry)
-        if missing is None:
-            return
         line = line_of(text, entry.asset, after=group)
         where_line = f"{where}, line {line}" if line else where
         of_group = f" of {group!r}" if group is not None else ""
-        self.problem(f"{where_line}: entry {entry.asset!r}{of_group}: {missing}")
+        where_entry = f"{where_line}: entry {entry.asset!r}{of_group}"
+        for typo in attribute_typos(name for name, _ in entry.attributes):
+            self.problem(f"{where_entry}: {typo}")
+        with self.guard(where_entry):
+            missing = self._missing_asset(entry)
+            if missing is not None:
+                self.problem(f"{where_entry}: {missing}")
 
     def check_vite_manifest(self) -> None:
         """``PUSH_VITE_MANIFEST`` must be a valid manifest (its entries are checked where
@@ -243,19 +312,40 @@ class _Checker:
                 continue  # not a text file (an image kept beside the templates)
             self.report.templates += 1
             where = display_path(filename) if filename else name
+            with self.guard(where):
+                self._check_template(name, source, filename, where)
+
+    def _check_template(self, name: str, source: str, filename: str | None, where: str) -> None:
+        # The tag warns about misspelled attributes as it compiles (jinja_ext._warn_typos):
+        # here each warning is the template's problem.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", PushWarning)
             try:
-                tree = env.parse(source, name, filename)
+                tree = self.app.jinja_env.parse(source, name, filename)
             except TemplateSyntaxError as error:
                 # Includes every constant push that build_link refuses: the tag raises then.
                 message = self._vite_message(error.message or "")
                 self.problem(f"{where}, line {error.lineno}: {message}")
-                continue
-            pushes = self.static_pushes.setdefault(name, [])
-            for lineno, push in static_pushes(tree):
-                pushes.append(push)
-                self.report.pushes += 1
+                return
+        for warning in caught:
+            if issubclass(warning.category, PushWarning):
+                self.problem(f"{where}, line {warning.lineno}: {warning.message}")
+            else:  # not ours to report: as if it had not been caught
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+        pushes = self.static_pushes.setdefault(name, [])
+        for lineno, push in static_pushes(tree):
+            self.report.pushes += 1
+            where_push = f"{where}, line {lineno}: push of {push.asset!r}"
+            with self.guard(where_push) as outcome:
+                # First what the budgets need: a push that cannot be resolved fails here
+                # once, and is left out of them.
+                self.urls.push_links(push)
                 for missing in self._missing_pushes(push):
-                    self.problem(f"{where}, line {lineno}: push of {push.asset!r}: {missing}")
+                    self.problem(f"{where_push}: {missing}")
+            if not outcome.failed:
+                pushes.append(push)
 
     # --- budgets --------------------------------------------------------------------------
 
@@ -268,15 +358,18 @@ class _Checker:
         """
         for name in self.template_names:
             if name in self.static_pushes:
-                page = self._page(templates=[name])
-                for template in self.state.templates.closure(self.app.jinja_env, [name]):
-                    for push in self.static_pushes.get(template, ()):
-                        page.links.update(self.urls.push_links(push))
-                self._check_budget(f"template {name!r}", page)
+                with self.guard(f"template {name!r}"):
+                    page = self._page(templates=[name])
+                    for template in self.state.templates.closure(self.app.jinja_env, [name]):
+                        for push in self.static_pushes.get(template, ()):
+                            page.links.update(self.urls.push_links(push))
+                    self._check_budget(f"template {name!r}", page)
         for path, users in sorted(manifests_in_use(self.app).items()):
             views = [user for user in users if user != APP_MANIFEST_USER]
             if path in self.manifests and views:
-                self._check_budget(", ".join(views), self._page(view_manifests=[path]))
+                what = ", ".join(views)
+                with self.guard(what):
+                    self._check_budget(what, self._page(view_manifests=[path]))
 
     def _page(
         self, templates: list[str] | None = None, view_manifests: list[str] | None = None

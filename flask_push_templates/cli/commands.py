@@ -1,6 +1,6 @@
 """The ``flask push`` commands: they print and exit; the work is done by crawl.py
-(manifest), checks.py (check) and provenance.py (show), which take an app and return
-plain results."""
+(manifest), checks.py and page_check.py (check) and provenance.py (show), which take an app
+and return plain results."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from ..hint_policy import serves_files
 from ..manifest import Manifest, load_manifest, parse_manifest
 from ..settings import template_map
 from ..state import get_state
-from .checks import CheckReport, check_app, display_path
+from .checks import CheckReport, check_app, display_path, guard
 from .crawl import (
     CrawlOptions,
     CrawlSetupError,
@@ -44,6 +44,7 @@ from .manifest_writer import (
     update_manifest,
     update_template_map,
 )
+from .page_check import PageCheck, check_page
 from .provenance import PageLinks, ShownLink, explain
 
 #: Where ``flask push manifest`` writes when ``PUSH_MANIFEST`` is not set (flask-http2-push's
@@ -353,7 +354,9 @@ def _configured_map_path(app: Flask) -> str | None:
     return os.path.join(app.root_path, configured) if isinstance(configured, str) else None
 
 
-def _page_paths(crawler: SiteCrawler, urls: tuple[str, ...]) -> list[str]:
+def _page_paths(
+    crawler: SiteCrawler, urls: tuple[str, ...], command: str = "flask push manifest"
+) -> list[str]:
     if not urls:
         plan = plan_pages(crawler.app, crawler.options)
         for path, why in plan.excluded:
@@ -365,7 +368,7 @@ def _page_paths(crawler: SiteCrawler, urls: tuple[str, ...]) -> list[str]:
         if not plan.paths:
             raise click.ClickException(
                 "no GET route without arguments to request: give the pages' URLs, "
-                "such as 'flask push manifest /post/1'"
+                f"such as '{command} /post/1'"
             )
         return plan.paths
     paths = []
@@ -602,33 +605,96 @@ def _fail_if_pages_failed(results: list[PageResult]) -> None:
 
 
 @push_commands.command("check")
-def check_command() -> None:
-    """Check the app's manifests and {% push %} tags.
+@click.argument("urls", nargs=-1, metavar="[URL]...")
+@click.option(
+    "--pages",
+    is_flag=True,
+    help="Also request the app's pages (the URLs given, else every GET route without "
+    "arguments, as 'flask push manifest' does: through the app, with its real "
+    "configuration) and check that each uses what its Link header and 103 preload.",
+)
+@crawling(exclude=True)
+def check_command(urls: tuple[str, ...], pages: bool, crawl: CrawlOptions) -> None:
+    """Check the app's manifests and {% push %} tags, and with --pages its pages.
 
     Checks every manifest the app uses (PUSH_MANIFEST and those of @http2push views) and
     every {% push %} with constant arguments: invalid entries, local assets that do not
-    exist, manifest groups naming no template, and Link headers over PUSH_MAX_LINKS or
-    PUSH_MAX_HEADER_BYTES. Prints one line per problem and exits with status 1 if any.
+    exist, manifest groups naming no template, Link headers over PUSH_MAX_LINKS or
+    PUSH_MAX_HEADER_BYTES, misspelled attribute names and PUSH_* keys.
+
+    With --pages, each page's preloads (Link header and 103 Early Hints) are compared with
+    what its HTML, stylesheets and module scripts fetch: a preload the page does not use,
+    one whose URL differs from the page's by a digest, a ?v= query or a host (CDN), and a
+    crossorigin, integrity or as that makes the browser fetch the file twice.
+
+    Prints one line per problem and exits with status 1 if any.
+
+    URL: with --pages, the paths of the pages to check, such as /post/1.
     """
-    report = check_app(_app())
+    if urls and not pages:
+        raise click.UsageError("URLs name the pages to check: add --pages")
+    app = _app()
+    report = check_app(app)
+    checked = _check_pages(app, report, urls, crawl) if pages else None
     for problem in report.problems:
         click.echo(problem)
     if report.problems:
         raise click.ClickException(f"{_count(len(report.problems), 'problem')} found")
-    click.echo(_check_summary(report))
+    click.echo(_check_summary(report, checked))
 
 
-def _check_summary(report: CheckReport) -> str:
+def _check_pages(
+    app: Flask, report: CheckReport, urls: tuple[str, ...], crawl: CrawlOptions
+) -> tuple[int, int]:
+    """Check each page, adding its findings to ``report``; how many pages and preloads."""
+    crawler = SiteCrawler(app, crawl)
+    pages = preloads = 0
+    for path in _page_paths(crawler, urls, "flask push check --pages"):
+        with guard(report, f"GET {path}"):
+            page = check_page(app, crawler, path)
+            click.echo(f"GET {path} ... {_page_outcome(page)}", err=True)
+            for warning in page.warnings:
+                click.echo(f"  warning: {warning}", err=True)
+            if page.error is not None:
+                report.problems.append(f"GET {path}: the page failed: {page.error}")
+            report.problems.extend(page.findings)
+            if page.skipped is None and page.error is None:
+                pages += 1
+                preloads += page.preloads
+    return pages, preloads
+
+
+def _page_outcome(page: PageCheck) -> str:
+    if page.error is not None:
+        return f"FAILED: {page.error}"
+    if page.skipped is not None:
+        return f"skipped: {page.skipped}"
+    found = f", {_count(len(page.findings), 'problem')}" if page.findings else ""
+    unread = (
+        f" ({', '.join(page.unread)} not read: another origin, so preloads of fonts and "
+        "images count as used)"
+        if page.unread
+        else ""
+    )
+    return f"{_count(page.preloads, 'preload')} checked{found}{unread}"
+
+
+def _check_summary(report: CheckReport, pages: tuple[int, int] | None) -> str:
     size, links, what = report.largest
     largest = (
         f"; the largest known Link header is {size} bytes, {_count(links, 'link')} ({what}), "
         "counting constant pushes and manifests only: the pushes of views and push_url() are "
         "known only by requesting pages ('flask push show URL' gives a page's served header)"
     )
+    checked = (
+        f"; {_count(pages[0], 'page')} checked against {_count(pages[1], 'preload')}"
+        if pages is not None
+        else ""
+    )
     return (
         f"OK: {_count(report.manifests, 'manifest')} ({_count(report.entries, 'entry')}) "
         f"and {_count(report.templates, 'template')} ({_count(report.pushes, 'constant push')})"
-        f" checked{largest if what else ''}"
+        f" checked{largest if what else ''}{checked}"
     )
 
 

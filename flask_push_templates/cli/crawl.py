@@ -81,8 +81,8 @@ class PageResult:
     skipped: str | None = None
     #: Sub-resources that could not be read (a stylesheet answering 404...).
     warnings: list[str] = field(default_factory=list)
-    #: The response's ``Link`` fields, as served.
-    link_fields: list[str] = field(default_factory=list)
+    #: The response's ``Link`` fields, as served (``flask push check --pages`` reads them).
+    link_fields: tuple[str, ...] = ()
     #: The page's HTML, kept only by a ``SiteCrawler(..., keep_html=True)``.
     html: str | None = None
 
@@ -359,15 +359,22 @@ class SiteCrawler:
 
     def scan(self, path: str) -> PageResult:
         """Request the page at app-relative ``path`` and collect what it references."""
+        result, html = self.read_page(path)
+        if html is not None:
+            self._collect(html, result)
+        return result
+
+    def read_page(self, path: str) -> tuple[PageResult, str | None]:
+        """Request the page at app-relative ``path``: what the request gave, and the page's
+        HTML (``None`` if it is not a page: it failed, redirected or was skipped)."""
         result = PageResult(path)
         with self._request(path, result) as response:
             if response is None or not self._is_page(response, result):
-                return result
+                return result, None
             html = response.get_data(as_text=True)
         if self.keep_html:
             result.html = html
-        self._collect(html, result)
-        return result
+        return result, html
 
     @contextmanager
     def _request(self, path: str, result: PageResult) -> Iterator[TestResponse | None]:
@@ -394,7 +401,7 @@ class SiteCrawler:
                 return
             with response:
                 result.status = response.status
-                result.link_fields = response.headers.getlist("Link")
+                result.link_fields = tuple(response.headers.getlist("Link"))
                 # The client kept the request context: read what the request recorded.
                 result.endpoint = request.endpoint
                 pushes = recorded_page()
@@ -445,7 +452,7 @@ class SiteCrawler:
             asset = _asset(reference)
             if asset is not None:
                 result.assets.setdefault(key, asset)
-            pending.extend(self._follow(reference, page.import_map, result))
+            pending.extend(self.follow(reference, page.import_map, result))
 
     def _same_origin_key(self, url: str) -> str | None:
         parts = urlsplit(url)
@@ -453,10 +460,12 @@ class SiteCrawler:
             return None
         return parts.path + (f"?{parts.query}" if parts.query else "")
 
-    def _follow(
+    def follow(
         self, reference: Reference, import_map: ImportMap, result: PageResult
     ) -> Iterable[Reference]:
-        """The references of a stylesheet or module script (nothing for other assets)."""
+        """The references of a stylesheet or module script (nothing for other assets), read
+        through the crawler's client once per crawl; what cannot be read is a warning of
+        ``result``."""
         destination = reference.destination or infer_destination(reference.url)
         if destination not in (STYLESHEET, MODULE):
             return ()

@@ -4,6 +4,8 @@ real ``python -m flask`` processes, and reading back what the commands wrote.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -13,10 +15,15 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from flask import Flask
+from flask import Flask, render_template
+from flask_cdn import CDN
+from flask_static_digest import FlaskStaticDigest
+from flask_static_digest.cli import digest
 
+from flask_push_templates import PushTemplates
 from tests.cli import members_site
 from tests.cli_site import create_app
+from tests.conftest import write
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SITE = REPOSITORY / "tests" / "cli_site"
@@ -111,3 +118,92 @@ EXAMPLE = REPOSITORY / "example_app"
 needs_example = pytest.mark.skipif(
     not (EXAMPLE / "__init__.py").exists(), reason="example_app is not there yet"
 )
+
+
+# --- the page check's sites: a stylesheet with a web font, linked and pushed -----------
+
+FONT = EXAMPLE / "static" / "fonts" / "dejavu-serif-bold-subset.woff2"
+
+SITE_CSS = """@font-face {
+  font-family: "Display";
+  src: local("Display"), url("../fonts/display.woff2") format("woff2");
+}
+h1 { font-family: "Display", serif; }
+"""
+
+SITE_CSS_SRI = "sha384-" + base64.b64encode(hashlib.sha384(SITE_CSS.encode()).digest()).decode()
+
+#: What each kind of page pushes, and its stylesheet's href (with any attribute after it).
+PAGES = {
+    # Flask-Static-Digest: the page links site-<md5>.css, the tag pushes url_for's URL,
+    # site.css (a bare name would resolve as the digest does).
+    "digest": (
+        "{% push url_for('static', filename='css/site.css') %}",
+        "{{ static_url_for('static', filename='css/site.css') }}",
+    ),
+    "digest-fixed": (
+        "{% push static_url_for('static', filename='css/site.css') %}",
+        "{{ static_url_for('static', filename='css/site.css') }}",
+    ),
+    # Flask-CDN: url_for in templates gives the CDN's URL (with ?t=mtime).
+    "cdn": ("{% push 'css/site.css' %}", "{{ url_for('static', filename='css/site.css') }}"),
+    "cdn-fixed": (
+        "{% push url_for('static', filename='css/site.css') %}",
+        "{{ url_for('static', filename='css/site.css') }}",
+    ),
+    # The font site.css loads, preloaded in no-cors mode.
+    "font": (
+        "{% push 'css/site.css' %}{% push 'fonts/display.woff2', crossorigin=False %}",
+        "{{ url_for('static', filename='css/site.css') }}",
+    ),
+    "font-fixed": (
+        "{% push 'css/site.css' %}{% push 'fonts/display.woff2' %}",
+        "{{ url_for('static', filename='css/site.css') }}",
+    ),
+    # The stylesheet linked with Subresource Integrity, preloaded without it.
+    "integrity": (
+        "{% push 'css/site.css' %}",
+        f"{{{{ url_for('static', filename='css/site.css') }}}}\" integrity=\"{SITE_CSS_SRI}",
+    ),
+    "integrity-fixed": (
+        f"{{% push 'css/site.css', integrity='{SITE_CSS_SRI}' %}}",
+        f"{{{{ url_for('static', filename='css/site.css') }}}}\" integrity=\"{SITE_CSS_SRI}",
+    ),
+}
+
+
+def site_app(root: str, kind: str) -> Flask:
+    """A one-page app in ``root`` whose page is ``kind`` of :data:`PAGES`, with the real
+    Flask-CDN and Flask-Static-Digest; also the app of the processes
+    (``--app 'tests.cli.helpers:site_app("...", "cdn")'``) and of gunicorn."""
+    folder = Path(root)
+    push, href = PAGES[kind]
+    page = f'{push}<link rel="stylesheet" href="{href}"><h1>Display</h1>'
+    write(folder / "templates" / "page.html", page)
+    write(folder / "static" / "css" / "site.css", SITE_CSS)
+    # A real font, so that a browser loading the page decodes it without complaint.
+    write(folder / "static" / "fonts" / "display.woff2", FONT.read_bytes())
+    app = Flask("page_site", root_path=root)
+    app.config.update(TESTING=True, CDN_DOMAIN="cdn.example.com" if "cdn" in kind else None)
+    CDN(app)
+    FlaskStaticDigest(app)
+    PushTemplates(app)
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    return app
+
+
+def compile_digest(root: Path) -> Path:
+    """``root`` with a static folder compiled by Flask-Static-Digest's own command (``flask
+    digest compile``): site-<md5>.css beside site.css, and cache_manifest.json. The digest
+    is read at init_app: build the apps to check after this."""
+    app = site_app(str(root), "digest")
+    # Its group, as the "flask" command finds it (an entry point, not on app.cli).
+    result = app.test_cli_runner().invoke(digest, ["compile"])
+    assert result.exit_code == 0, result.output
+    assert (root / "static" / "cache_manifest.json").is_file()
+    return root
+
+
+def digested_name(root: Path) -> str:
+    [name] = [path.name for path in (root / "static" / "css").glob("site-*.css")]
+    return name

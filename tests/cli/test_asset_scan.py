@@ -31,13 +31,24 @@ def test_html_references_what_the_browser_fetches_while_rendering() -> None:
     scan = scan_html(html, PAGE)
     assert scan.references == (
         Reference(PAGE + "a.css", "style"),
-        Reference(PAGE + "f.woff2", "font", ""),
-        Reference(PAGE + "m.js", "module"),
+        Reference(PAGE + "f.woff2", "font", "", preload=True),
+        Reference(PAGE + "m.js", "module", preload=True),
         Reference(PAGE + "classic.js", "script"),
         Reference(PAGE + "mod.js", "module"),
         Reference(PAGE + "bg.png", None),
         Reference(PAGE + "inline.png", None),
         Reference(PAGE + "eager.png", "image"),
+    )
+
+
+def test_html_references_keep_the_attributes_that_decide_reuse_of_a_preload() -> None:
+    html = """<link rel="stylesheet" href="a.css" integrity="sha384-A" crossorigin>
+    <script src="b.js" integrity="sha256-B" crossorigin="use-credentials"></script>
+    <link rel="preload" as="style" href="a.css" integrity="sha384-A">"""
+    assert scan_html(html, PAGE).references == (
+        Reference(PAGE + "a.css", "style", "", "sha384-A"),
+        Reference(PAGE + "b.js", "script", "use-credentials", "sha256-B"),
+        Reference(PAGE + "a.css", "style", None, "sha384-A", preload=True),
     )
 
 

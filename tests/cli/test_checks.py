@@ -11,10 +11,10 @@ import pytest
 from flask import Blueprint, Flask, render_template
 from flask_cdn import CDN
 
-from flask_push_templates import PushTemplates, http2push
+from flask_push_templates import PushTemplates, PushWarning, http2push
 from flask_push_templates.cli.checks import display_path
-from tests.cli.helpers import SITE, generate, invoke, site, write_manifest
-from tests.conftest import AppFactory, static_blueprint
+from tests.cli.helpers import SITE, generate, invoke, run_flask, site, write_manifest
+from tests.conftest import AppFactory, static_blueprint, write
 
 
 def test_check_passes_on_a_clean_site(tmp_path: Path) -> None:
@@ -274,3 +274,148 @@ def test_check_looks_for_the_files_a_cdn_serves_in_the_static_folder(
         "/static/gone.css does not exist "
         f"(looked for {display_path(app.root_path)}/static/gone.css)"
     ]
+
+
+# --- never a traceback: every failure is one line naming its item --------------------------
+
+
+def app_file(folder: Path, config: str = "") -> str:
+    """An app module in ``folder`` (its root), for ``flask --app FILE``."""
+    path = folder / "app.py"
+    lines = ["from flask import Flask", "from flask_push_templates import PushTemplates", ""]
+    lines += ["app = Flask(__name__)", *([config] if config else []), "PushTemplates(app)", ""]
+    write(path, "\n".join(lines))
+    return str(path)
+
+
+def test_a_constant_push_with_a_query_string_is_checked_by_its_file(make_app: AppFactory) -> None:
+    # Once a traceback; the query follows the file's URL, and the file is what is looked for.
+    app = make_app(
+        templates={
+            "page.html": "<html>\n{% push 'css/app.css?v=2' %}{% push 'css/gone.css?v=2' %}"
+        },
+        files={"static/css/app.css": ""},
+    )
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    [line] = result.stdout.splitlines()
+    assert line.startswith(
+        f"{app.root_path}/templates/page.html, line 2: push of 'css/gone.css?v=2': "
+        "/static/css/gone.css?v=2 does not exist"
+    ), line
+    assert "Traceback" not in result.output
+    assert "Error: 1 problem found" in result.stderr
+
+
+def test_a_relative_static_endpoint_the_app_cannot_build_is_one_line_per_item(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    # '.static' outside any blueprint is the app's 'static', which this app does not have.
+    manifest = write_manifest(tmp_path / "m.json", {"shop.css": {"type": "style"}})
+    app = Flask("no_static", root_path=str(tmp_path), static_folder=None)
+    app.config.update(PUSH_STATIC_ENDPOINT=".static", PUSH_MANIFEST=manifest)
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "shop.html").write_text("{% push 'shop.css' %}")
+    PushTemplates(app)
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    unbuildable = (
+        "'static' names no endpoint that serves static files (the app serves no static files)"
+    )
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"push manifest {manifest}, line 2: entry 'shop.css': {unbuildable}"
+    assert lines[1].startswith(f"{tmp_path}/templates/shop.html, line 1: push of 'shop.css': ")
+    assert all(unbuildable in line for line in lines), lines
+
+
+def test_an_unexpected_error_in_one_item_leaves_the_others_checked(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(
+        templates={
+            "a.html": "{% push 'css/broken.css' %}",
+            "b.html": "{% push 'css/gone.css' %}",
+        },
+    )
+
+    @app.url_defaults
+    def explode(endpoint: str, values: dict[str, object]) -> None:
+        if values.get("filename") == "css/broken.css":
+            raise LookupError("no version for css/broken.css")
+
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    root = app.root_path
+    assert result.stdout.splitlines() == [
+        f"{root}/templates/a.html, line 1: push of 'css/broken.css': unexpected LookupError: "
+        "no version for css/broken.css",
+        f"{root}/templates/b.html, line 1: push of 'css/gone.css': /static/css/gone.css does "
+        f"not exist (looked for {root}/static/css/gone.css)",
+    ]
+
+
+def test_process_check_prints_no_traceback(tmp_path: Path) -> None:
+    app = app_file(tmp_path)
+    write(tmp_path / "templates" / "page.html", "{% push 'css/gone.css?v=2' %}")
+    write(tmp_path / "static" / "css" / "app.css", "")
+    check = run_flask(app, "check")
+    assert check.returncode == 1
+    assert "Traceback" not in check.stderr
+    [line] = check.stdout.splitlines()
+    assert line.startswith(f"{tmp_path}/templates/page.html, line 1: push of 'css/gone.css?v=2'")
+    assert check.stderr == "Error: 1 problem found\n"
+
+
+# --- typos: misspelled attributes and PUSH_* keys ------------------------------------------
+
+
+def test_check_reports_misspelled_attributes_and_keys(make_app: AppFactory, tmp_path: Path) -> None:
+    manifest = write_manifest(
+        tmp_path / "m.json", {"/static/a.css": {"type": "style", "fetchpriorty": "high"}}
+    )
+    with pytest.warns(PushWarning, match="PUSH_EARLY_HINT is not a setting"):
+        app = make_app(
+            templates={"page.html": "<html>\n{% push 'a.css', crosorigin=True %}"},
+            files={"static/a.css": ""},
+            PUSH_MANIFEST=manifest,
+            PUSH_EARLY_HINT=True,
+        )
+    result = invoke(app, "check")  # no warning escapes: the check reports them
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        key_typo("PUSH_EARLY_HINT", "PUSH_EARLY_HINTS"),
+        f"push manifest {manifest}, line 2: entry '/static/a.css': "
+        + attribute_typo("fetchpriorty", "fetchpriority"),
+        f"{tmp_path}/templates/page.html, line 2: push of 'a.css': "
+        + attribute_typo("crosorigin", "crossorigin"),
+    ]
+
+
+def key_typo(key: str, meant: str) -> str:
+    return (
+        f"app.config: {key} is not a setting of Flask-Push-Templates and is ignored; "
+        f"did you mean {meant}?"
+    )
+
+
+def attribute_typo(name: str, meant: str) -> str:
+    return (
+        f"attribute {name!r} is not a link attribute (it would go into the header as it is); "
+        f"did you mean {meant!r}?"
+    )
+
+
+def test_process_check_reports_typos(tmp_path: Path) -> None:
+    app = app_file(tmp_path, 'app.config.update(PUSH_MANIFST="push_manifest.json")')
+    write(tmp_path / "templates" / "page.html", "{% push 'a.css', fetchpriorty='high' %}")
+    write(tmp_path / "static" / "a.css", "")
+    check = run_flask(app, "check")
+    assert check.returncode == 1
+    assert check.stdout.splitlines() == [
+        key_typo("PUSH_MANIFST", "PUSH_MANIFEST"),
+        f"{tmp_path}/templates/page.html, line 1: push of 'a.css': "
+        + attribute_typo("fetchpriorty", "fetchpriority"),
+    ]
+    # The app's own warning when it loads, at its line; the template's only once, above.
+    assert f"{app}:6: PushWarning: PUSH_MANIFST is not a setting" in check.stderr
+    assert "fetchpriorty" not in check.stderr

@@ -375,7 +375,7 @@ def test_the_crawl_api_gives_each_pages_header_and_html(tmp_path: Path) -> None:
         crawler = SiteCrawler(app, options, keep_html=True)
         page = crawler.scan("/members")
         assert page.is_page, page
-        assert page.link_fields == ["</static/css/members.css>; rel=preload; as=style"]
+        assert page.link_fields == ("</static/css/members.css>; rel=preload; as=style",)
         assert page.html is not None and "<p>Hello crawler</p>" in page.html
         assert crawler.origin == "http://club.example"
         unkept = SiteCrawler(app).scan("/")
