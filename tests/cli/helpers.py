@@ -145,8 +145,12 @@ PAGES = {
         "{% push static_url_for('static', filename='css/site.css') %}",
         "{{ static_url_for('static', filename='css/site.css') }}",
     ),
-    # Flask-CDN: url_for in templates gives the CDN's URL (with ?t=mtime).
-    "cdn": ("{% push 'css/site.css' %}", "{{ url_for('static', filename='css/site.css') }}"),
+    # Flask-CDN: url_for in templates gives the CDN's URL (with ?t=mtime); the tag pushes
+    # the app's own path (a bare name would resolve as the CDN's url_for does).
+    "cdn": (
+        "{% push '/static/css/site.css' %}",
+        "{{ url_for('static', filename='css/site.css') }}",
+    ),
     "cdn-fixed": (
         "{% push url_for('static', filename='css/site.css') %}",
         "{{ url_for('static', filename='css/site.css') }}",
@@ -184,9 +188,13 @@ def site_app(root: str, kind: str) -> Flask:
     # A real font, so that a browser loading the page decodes it without complaint.
     write(folder / "static" / "fonts" / "display.woff2", FONT.read_bytes())
     app = Flask("page_site", root_path=root)
-    app.config.update(TESTING=True, CDN_DOMAIN="cdn.example.com" if "cdn" in kind else None)
-    CDN(app)
-    FlaskStaticDigest(app)
+    app.config.update(TESTING=True, CDN_DOMAIN="cdn.example.com")
+    # Only the package the page uses: with Flask-Static-Digest initialised, bare names
+    # resolve as its static_url_for does (the digested file, once compiled).
+    if kind.startswith("cdn"):
+        CDN(app)
+    if kind.startswith("digest"):
+        FlaskStaticDigest(app)
     PushTemplates(app)
     app.add_url_rule("/", "page", lambda: render_template("page.html"))
     return app
