@@ -26,9 +26,10 @@ Which templates an endpoint renders
 -----------------------------------
 The view decides, so it is learned: after each request that could have been hinted (see
 below, whatever its protocol) and got a 2xx page, the names of the templates it rendered
-are remembered for its endpoint. The prediction is what every recently seen variant has in
-common (a view that renders ``pages/<slug>.html`` is predicted to need the layout they all
-extend, not one page's assets). Learning is per app and per worker process, thread-safe
+are remembered for its endpoint and its kind of request (with credentials or without,
+below). The prediction is what every recently seen variant has in common (a view that
+renders ``pages/<slug>.html`` is predicted to need the layout they all extend, not one
+page's assets). Learning is per app and per worker process, thread-safe
 and bounded (:data:`MAX_ENDPOINTS` endpoints, :data:`MAX_VARIANTS` distinct template sets
 each, :data:`MAX_TEMPLATES` names per set). The facts derived from a name (what it
 extends, what it pushes) are read again when the template changes and the environment
@@ -36,15 +37,22 @@ auto-reloads, so an edit in debug is picked up on the next request. Endpoints th
 static files never get a hint.
 
 What one visitor does must not be used against others (:mod:`.learning` has the rules): a
-103 leaves before authentication runs, so an endpoint whose recent answers to such
-requests include a redirect or an error (3xx but 304, 4xx, 5xx) gets no hint, deployed or
-learned; the prediction never grows (a template one of the endpoint's pages did not pull
-in is never predicted); answers that are not pages (``PUSH_MIMETYPES``), JSON say, switch
-the hints off only while they are not fewer than the pages; a page that rendered no
-template (a cached view's hit) teaches nothing; a 304 teaches nothing (a 103 may precede
-a 304: it leaves before the view decides). ``PUSH_EARLY_HINTS_EXCLUDE`` lists endpoints
-(names or ``fnmatch`` patterns) that never get a hint: the only way to be sure that the
-first anonymous visitor after an admin page in a worker is not hinted the admin's assets.
+103 leaves before authentication runs, so pages are learned and predicted per kind of
+request, with credentials (a ``Cookie`` other than the push-once one, ``Authorization``,
+``REMOTE_USER``) or without (:func:`.hint_policy.carries_credentials`), and a request
+without credentials is only hinted what pages served to requests without credentials
+rendered: the first anonymous visitor after an admin page is not hinted the admin's
+assets. An endpoint whose recent answers to page requests include a redirect or an error
+(3xx but 304, 4xx, 5xx) gets no hint, deployed or learned, for either kind; the
+prediction never grows (a template one of the endpoint's pages did not pull in is never
+predicted); answers that are not pages (``PUSH_MIMETYPES``), JSON say, switch the hints
+off only while they are not fewer than the pages; a page that rendered no template (a
+cached view's hit) teaches nothing; a 304 teaches nothing (a 103 may precede a 304: it
+leaves before the view decides). ``PUSH_EARLY_HINTS_EXCLUDE`` lists endpoints (names or
+``fnmatch`` patterns) that never get a hint: for pages that differ between visitors who
+all carry credentials (an admin and a user), and for apps that authenticate by something
+other than a cookie or a header (a client certificate, the source address, a secret in
+the URL).
 
 Many workers, many hosts
 ------------------------
@@ -61,8 +69,11 @@ warmed-up process (the end of a test run, a staging worker) with
 
     json.dump(learned_templates(app), open("early_hints.json", "w"), indent=2)
 
-Endpoints it lists are not learned: the file is their truth. There is no server-side
-shared state.
+Endpoints it lists are not learned: the file is their truth, hinted to every request, with
+credentials or without. So :func:`learned_templates` exports only what pages served to
+requests without credentials taught, and a map written by a logged-in crawl names pages
+only logged-in visitors see: leave those out of it (or exclude them). There is no
+server-side shared state.
 
 Which requests get a 103 (and the proxies in front)
 ---------------------------------------------------
@@ -109,7 +120,13 @@ from werkzeug.security import safe_join
 from . import push_once
 from .decorator import view_manifest_path
 from .headers import BODILESS_STATUSES
-from .hint_policy import excluded, may_be_page_request, serves_files, wants_hints
+from .hint_policy import (
+    carries_credentials,
+    excluded,
+    may_be_page_request,
+    serves_files,
+    wants_hints,
+)
 from .learning import EarlyHintsState, deployed_templates
 from .links import Link, serialize_links
 from .pipeline import collect_links, fit_links, header_candidates, prepare
@@ -126,23 +143,34 @@ EarlyHintsCallable = Callable[[list[tuple[str, str]]], Any]
 HINT_RELATIONS = frozenset({"preload", "modulepreload", "preconnect"})
 
 
-def predicted_page(app: Flask, state: PushState, endpoint: str) -> PageRecord | None:
+def predicted_page(
+    app: Flask, state: PushState, endpoint: str, *, credentialed: bool | None = None
+) -> PageRecord | None:
     """The record of a request to ``endpoint`` before its view runs, or ``None`` if the
-    endpoint is not known to serve pages. Needs a request context (the resolver's)."""
+    endpoint is not known to serve pages. Needs a request context (the resolver's).
+
+    :param credentialed: predict for a request with credentials or for one without (see
+        :func:`.hint_policy.carries_credentials`); ``None``: as the current request is.
+    """
     hints = state.early_hints
     if hints is None or not hints.serves_pages(endpoint):
         return None
+    if credentialed is None:
+        credentialed = carries_credentials(request.environ, state.settings)
     view_manifest = view_manifest_path(app, app.view_functions.get(endpoint))
     return PageRecord.predicted(
         state,
-        hints.templates_for(app.jinja_env, state.templates, endpoint),
+        hints.templates_for(app.jinja_env, state.templates, endpoint, credentialed=credentialed),
         [] if view_manifest is None else [view_manifest],
     )
 
 
-def hint_links(app: Flask, state: PushState, endpoint: str) -> list[Link]:
-    """The links of the 103 for a request to ``endpoint``, in order."""
-    page = predicted_page(app, state, endpoint)
+def hint_links(
+    app: Flask, state: PushState, endpoint: str, *, credentialed: bool | None = None
+) -> list[Link]:
+    """The links of the 103 for a request to ``endpoint``, in order (``credentialed`` as
+    :func:`predicted_page` takes it)."""
+    page = predicted_page(app, state, endpoint, credentialed=credentialed)
     if page is None:
         return []
     # Nothing is rendered yet, as with a streamed page: the pipeline takes the templates'
@@ -203,25 +231,31 @@ def static_file_size(app: Flask, url: str) -> int | None:
         return None
 
 
-def hint_header(app: Flask, state: PushState, endpoint: str) -> str | None:
+def hint_header(
+    app: Flask, state: PushState, endpoint: str, *, credentialed: bool | None = None
+) -> str | None:
     """The ``Link`` value of the 103 for a request to ``endpoint``, or ``None`` if empty."""
-    links = hint_links(app, state, endpoint)
+    links = hint_links(app, state, endpoint, credentialed=credentialed)
     return serialize_links(links) if links else None
 
 
 def learned_templates(app: Flask) -> dict[str, list[str]]:
-    """The templates each known endpoint is predicted to render, deployed or learned.
+    """The templates each known endpoint is predicted to render, deployed or learned from
+    pages served to requests without credentials.
 
     The result is what ``PUSH_EARLY_HINTS_TEMPLATES`` reads: dump it to JSON from a
-    warmed-up process to give every worker of a deployment the same predictions.
+    warmed-up process to give every worker of a deployment the same predictions. A
+    deployed map is hinted to every request, so what only pages served to requests with
+    credentials taught (a logged-in page) is left out: it would name those pages' assets
+    to anonymous visitors.
     """
     state = get_state(app)
     hints = state.early_hints
     if hints is None:
         return {}
-    endpoints = dict.fromkeys([*hints.deployed, *hints.learner.endpoints()])
+    endpoints = dict.fromkeys([*hints.deployed, *hints.learner.endpoints(credentialed=False)])
     return {
-        endpoint: hints.templates_for(app.jinja_env, state.templates, endpoint)
+        endpoint: hints.templates_for(app.jinja_env, state.templates, endpoint, credentialed=False)
         for endpoint in endpoints
     }
 
@@ -301,12 +335,17 @@ def _learn_templates(response: Response) -> Response:
         # needed (a login redirect after an admin page). No more hints for a while.
         hints.learn_refusal(endpoint)
     elif response.mimetype not in settings.mimetypes or response.status_code in BODILESS_STATUSES:
-        hints.learn(endpoint, None)
+        hints.learn_not_page(endpoint)
     else:
         page = recorded_page()
         if page is not None and page.templates:
             names = page.templates
-            hints.learn(endpoint, names, state.templates.closure(app.jinja_env, names))
+            hints.learn(
+                endpoint,
+                names,
+                state.templates.closure(app.jinja_env, names),
+                credentialed=carries_credentials(request.environ, settings),
+            )
         # A page that rendered no template (a cache hit, a string) teaches nothing: it must
         # not erase what the rendered ones taught.
     return response

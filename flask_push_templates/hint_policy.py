@@ -3,11 +3,17 @@
 Only ``GET`` requests that may be top-level navigations (Fetch Metadata), over a protocol
 in ``PUSH_EARLY_HINTS_PROTOCOLS``, to endpoints that do not serve static files. The
 reasons are in :mod:`.early_hints`.
+
+Requests are also told apart by whether they carry credentials
+(:func:`carries_credentials`): a request without any is hinted only what pages served to
+requests without any rendered (:mod:`.learning`), so that a 103, which leaves before
+authentication runs, cannot name what only a logged-in visitor's page needed.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -57,6 +63,39 @@ def wants_hints(req: Request, settings: Settings) -> bool:
         and request_protocol(req.environ) in settings.early_hints_protocols
         and may_be_page_request(req, settings)
     )
+
+
+def carries_credentials(environ: Mapping[str, Any], settings: Settings) -> bool:
+    """Whether the request carries what could authenticate it: an ``Authorization``
+    header, a user the server authenticated (``REMOTE_USER``), or any cookie other than
+    the extension's own push-once cookie.
+
+    Any other cookie counts, whatever it is (a session of an anonymous visitor, an
+    analytics cookie): the app alone knows which cookies log in, and a false "carries
+    credentials" only moves a visitor to the other kind of request, while a false "carries
+    none" could hint a logged-in page's assets to an anonymous visitor. The push-once cookie
+    (with ``PUSH_ONCE`` on) is not a credential: it is set to anonymous visitors too, and
+    counting it would move each of them to the logged-in kind after their first page. A
+    cookie field counts as push once's only in the exact form push once writes
+    (``NAME=1.`` and base64url), so that fields a server joined with commas (gunicorn does
+    with HTTP/2's cookie crumbs) or anything added to the value still count.
+    """
+    if environ.get("HTTP_AUTHORIZATION") is not None or environ.get("REMOTE_USER"):
+        return True
+    cookies = environ.get("HTTP_COOKIE")
+    if not cookies:
+        return False
+    own = _push_once_field(settings.push_once_cookie) if settings.push_once else None
+    return any(
+        field.strip() and (own is None or own.fullmatch(field) is None)
+        for field in cookies.split(";")
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _push_once_field(name: str) -> re.Pattern[str]:
+    """One ``;``-separated field of a ``Cookie`` header that is only the push-once cookie."""
+    return re.compile(rf"[ \t]*{re.escape(name)}=1\.[A-Za-z0-9_-]*[ \t]*")
 
 
 def serves_files(app: Flask, settings: Settings, endpoint: str) -> bool:

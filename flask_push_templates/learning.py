@@ -8,16 +8,28 @@ prediction is what every recent variant has in common. The Flask wiring that sen
 What one visitor does must not change what others are hinted (a 103 leaves before the
 view, so before authentication):
 
-* an endpoint whose :data:`RECENT` latest answers to page requests include a redirect or
-  an error gets no 103 (deployed endpoints too): after an admin page, an anonymous
-  request redirected to the login page stops the hints that would name admin assets;
-* the prediction never grows: it is also cut to what *every* page the endpoint served
-  since it was first learned pulled in (:attr:`_Endpoint.shared`), so requests for one
-  kind of page cannot make its assets everyone's, however many there are;
+* pages are learned, and predicted, per kind of request: requests that carry credentials
+  (a ``Cookie`` other than push once's, ``Authorization``, ``REMOTE_USER``:
+  :func:`.hint_policy.carries_credentials`) and requests that carry none. A request
+  without credentials is only ever hinted what pages served to requests without
+  credentials rendered, which anyone can see by asking without credentials; so however
+  the app authenticates by cookie or header, the first anonymous visitor after an admin
+  page is not hinted the admin's assets. :func:`.early_hints.learned_templates` exports
+  only that kind (a deployed map is hinted to everyone);
+* an endpoint whose :data:`RECENT` latest answers to page requests, of either kind,
+  include a redirect or an error gets no 103 (deployed endpoints too): among requests
+  with credentials, one visitor's page can otherwise be hinted to another (a user whose
+  role does not allow the page, an anonymous visitor who carries only a session or an
+  analytics cookie) until the first refusal;
+* the prediction never grows: it is also cut to what *every* page the endpoint served to
+  that kind since it was first learned pulled in (:attr:`_Pages.shared`), so requests
+  for one kind of page cannot make its assets everyone's, however many there are;
 * answers that are not pages (JSON to a navigation-like GET) switch hints off only when
   they are not fewer than the pages among the recent answers, not by one request.
 
 Each of these can only take hints away, which costs time, never another visitor's data.
+A deployed map (``PUSH_EARLY_HINTS_TEMPLATES``) is the user's declaration and is hinted
+to both kinds.
 """
 
 from __future__ import annotations
@@ -53,15 +65,25 @@ PAGE, NOT_PAGE, REFUSED = "page", "not a page", "refused"
 _Variants = OrderedDict[frozenset[str], tuple[str, ...]]
 
 
-class _Endpoint:
-    """What is known of one endpoint: its variants, what all its pages shared, its answers."""
+class _Pages:
+    """What the pages of one endpoint served to one kind of request taught."""
 
-    __slots__ = ("answers", "shared", "variants")
+    __slots__ = ("shared", "variants")
 
     def __init__(self) -> None:
         self.variants: _Variants = OrderedDict()
         #: The templates every page learned since the first one pulled in; ``None``: none yet.
         self.shared: frozenset[str] | None = None
+
+
+class _Endpoint:
+    """What is known of one endpoint: per kind of request, what its pages taught (``False``:
+    requests without credentials, ``True``: with); for all of them, its recent answers."""
+
+    __slots__ = ("answers", "pages")
+
+    def __init__(self) -> None:
+        self.pages: dict[bool, _Pages] = {}
         self.answers: deque[str] = deque(maxlen=RECENT)
 
     def hintable(self) -> bool:
@@ -71,8 +93,14 @@ class _Endpoint:
 
 
 class TemplateLearner:
-    """Which templates each endpoint rendered recently, and how it answered: bounded, and
-    safe across threads. See the module's docstring for the rules."""
+    """Which templates each endpoint rendered recently, for each kind of request, and how
+    it answered: bounded, and safe across threads. See the module's docstring for the
+    rules.
+
+    ``credentialed`` names the kind of request (:func:`.hint_policy.carries_credentials`):
+    what pages served to one kind taught is never read for the other. Answers are counted
+    for both together: a redirect or an error of either kind stops both kinds' hints.
+    """
 
     def __init__(
         self,
@@ -90,9 +118,15 @@ class TemplateLearner:
         self._lock = threading.Lock()
 
     def learn(
-        self, endpoint: str, templates: Iterable[str], closure: Iterable[str] | None = None
+        self,
+        endpoint: str,
+        templates: Iterable[str],
+        closure: Iterable[str] | None = None,
+        *,
+        credentialed: bool = False,
     ) -> None:
-        """Remember that a page served by ``endpoint`` rendered ``templates``.
+        """Remember that a page served by ``endpoint`` to a request of the kind
+        ``credentialed`` rendered ``templates``.
 
         :param closure: those templates with all they extend, include or import (the
             names themselves if not given): the prediction never names a template that
@@ -102,13 +136,16 @@ class TemplateLearner:
         key = frozenset(names)
         pulled_in = frozenset(names if closure is None else closure)
         with self._lock:
-            known = self._remember(endpoint, PAGE)
-            variants = known.variants
+            known = self._remember(endpoint, PAGE).pages
+            pages = known.get(credentialed)
+            if pages is None:
+                pages = known[credentialed] = _Pages()
+            variants = pages.variants
             variants[key] = names
             variants.move_to_end(key)
             if len(variants) > self._max_variants:
                 variants.popitem(last=False)
-            known.shared = pulled_in if known.shared is None else known.shared & pulled_in
+            pages.shared = pulled_in if pages.shared is None else pages.shared & pulled_in
 
     def learn_not_page(self, endpoint: str) -> None:
         """Remember that ``endpoint`` answered with something other than a page."""
@@ -148,25 +185,32 @@ class TemplateLearner:
             known = self._endpoints.get(endpoint)
             return known is not None and REFUSED in known.answers
 
-    def variants(self, endpoint: str) -> list[tuple[str, ...]]:
-        """The distinct template sets ``endpoint`` rendered, the most recent last."""
+    def variants(self, endpoint: str, *, credentialed: bool = False) -> list[tuple[str, ...]]:
+        """The distinct template sets ``endpoint``'s pages to the kind ``credentialed``
+        rendered, the most recent last."""
         with self._lock:
-            known = self._endpoints.get(endpoint)
-            return list(known.variants.values()) if known is not None else []
+            pages = self._pages(endpoint, credentialed)
+            return [] if pages is None else list(pages.variants.values())
 
-    def shared(self, endpoint: str) -> frozenset[str] | None:
-        """What every page ``endpoint`` served pulled in; ``None`` if none was learned."""
+    def shared(self, endpoint: str, *, credentialed: bool = False) -> frozenset[str] | None:
+        """What every page ``endpoint`` served to the kind ``credentialed`` pulled in;
+        ``None`` if none was learned."""
         with self._lock:
-            known = self._endpoints.get(endpoint)
-            return None if known is None else known.shared
+            pages = self._pages(endpoint, credentialed)
+            return None if pages is None else pages.shared
 
-    def endpoints(self) -> list[str]:
-        """The endpoints with learned pages that may be hinted, the least recent first."""
+    def _pages(self, endpoint: str, credentialed: bool) -> _Pages | None:
+        known = self._endpoints.get(endpoint)
+        return None if known is None else known.pages.get(credentialed)
+
+    def endpoints(self, *, credentialed: bool = False) -> list[str]:
+        """The endpoints with pages learned from the kind ``credentialed`` that may be
+        hinted, the least recent first."""
         with self._lock:
             return [
                 name
                 for name, known in self._endpoints.items()
-                if known.variants and known.hintable()
+                if credentialed in known.pages and known.hintable()
             ]
 
 
@@ -201,28 +245,43 @@ class EarlyHintsState:
             return not self.learner.refused_recently(endpoint)
         return self.learner.serves_pages(endpoint)
 
-    def templates_for(self, env: Environment, facts: TemplateFacts, endpoint: str) -> list[str]:
-        """The templates ``endpoint`` is predicted to render, with all they pull in."""
+    def templates_for(
+        self, env: Environment, facts: TemplateFacts, endpoint: str, *, credentialed: bool = False
+    ) -> list[str]:
+        """The templates a request of the kind ``credentialed`` to ``endpoint`` is
+        predicted to render, with all they pull in: the deployed map's for any request,
+        else only what pages served to that kind taught."""
         deployed = self.deployed.get(endpoint)
         if deployed is not None:
             return facts.closure(env, deployed)
-        predicted = common_templates(env, facts, self.learner.variants(endpoint))
-        shared = self.learner.shared(endpoint)
+        learner = self.learner
+        predicted = common_templates(
+            env, facts, learner.variants(endpoint, credentialed=credentialed)
+        )
+        shared = learner.shared(endpoint, credentialed=credentialed)
         return predicted if shared is None else [name for name in predicted if name in shared]
 
     def learn(
-        self, endpoint: str, templates: Iterable[str] | None, closure: Iterable[str] | None = None
+        self,
+        endpoint: str,
+        templates: Iterable[str],
+        closure: Iterable[str] | None = None,
+        *,
+        credentialed: bool = False,
     ) -> None:
-        """Remember what a page of ``endpoint`` rendered; ``None``: it was not a page.
+        """Remember what a page of ``endpoint`` served to a request of the kind
+        ``credentialed`` rendered.
 
         A deployed endpoint's templates are not learned (the map is their truth), but its
         answers are: a redirect or an error stops its hints too."""
-        if templates is None:
-            self.learner.learn_not_page(endpoint)
-        elif endpoint in self.deployed:
+        if endpoint in self.deployed:
             self.learner.learn_page_answer(endpoint)
         else:
-            self.learner.learn(endpoint, templates, closure)
+            self.learner.learn(endpoint, templates, closure, credentialed=credentialed)
+
+    def learn_not_page(self, endpoint: str) -> None:
+        """Remember that ``endpoint`` answered with something other than a page."""
+        self.learner.learn_not_page(endpoint)
 
     def learn_refusal(self, endpoint: str) -> None:
         """Remember that ``endpoint`` answered a page request with a redirect or an error."""

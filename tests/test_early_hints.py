@@ -17,12 +17,21 @@ from typing import Any
 
 import pytest
 from flask import Blueprint, Flask, Response, redirect, render_template, request, stream_template
+from flask.testing import FlaskClient
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from werkzeug.datastructures import Headers
 from werkzeug.test import TestResponse
 
 from flask_push_templates import ConfigError, PushTemplates, http2push, push_url
 from flask_push_templates.early_hints import HINT_RELATIONS, learned_templates
-from flask_push_templates.hint_policy import may_be_navigation, request_protocol
+from flask_push_templates.hint_policy import (
+    carries_credentials,
+    may_be_navigation,
+    request_protocol,
+)
 from flask_push_templates.learning import EarlyHintsState, TemplateLearner, common_templates
 from flask_push_templates.settings import DEFAULTS, Settings
 from flask_push_templates.state import get_state
@@ -89,13 +98,15 @@ def get(
     method: str = "GET",
     hints: Callable[[list[tuple[str, str]]], Any] | None = None,
     script_root: str | None = None,
+    client: FlaskClient | None = None,
 ) -> tuple[TestResponse, Hints]:
-    """One request as gunicorn would pass it: ``protocol`` and a ``wsgi.early_hints``."""
+    """One request as gunicorn would pass it: ``protocol`` and a ``wsgi.early_hints``; from
+    a new client (no cookies) unless ``client`` is given."""
     sent: Hints = []
     environ = {"SERVER_PROTOCOL": protocol, "wsgi.early_hints": hints or sent.append}
     if script_root is not None:
         environ["SCRIPT_NAME"] = script_root
-    response = app.test_client().open(
+    response = (client or app.test_client()).open(
         path, method=method, headers=headers, environ_overrides=environ
     )
     response.get_data()  # runs a streamed body to its end, inside its request context
@@ -903,3 +914,240 @@ def test_a_request_to_stop_the_process_still_propagates(
 
     with pytest.raises(stop):
         get(app, hints=stops)
+
+
+# --- requests with credentials and without ------------------------------------------------
+
+LOGIN_TEMPLATES = {
+    "base.html": "{% push 'site.css' %}<html>{% block body %}{% endblock %}</html>",
+    "admin.html": (
+        "{% extends 'base.html' %}{% block body %}{% push 'js/admin/user-management.js' %}"
+        "{% push '/api/admin/users-export.json', 'fetch' %}{% endblock %}"
+    ),
+    "landing.html": (
+        "{% extends 'base.html' %}{% block body %}{% push 'img/hero.jpg' %}{% endblock %}"
+    ),
+    "dashboard.html": (
+        "{% extends 'base.html' %}{% block body %}{% push 'js/dashboard.js' %}{% endblock %}"
+    ),
+    "login.html": "{% extends 'base.html' %}{% block body %}<form method=post>{% endblock %}",
+}
+ADMIN_ASSETS = {"/static/js/admin/user-management.js", "/api/admin/users-export.json"}
+LANDING = ["/static/img/hero.jpg", "/static/site.css"]
+DASHBOARD = ["/static/js/dashboard.js", "/static/site.css"]
+
+
+class Member(UserMixin):
+    def __init__(self, user_id: str) -> None:
+        self.id = user_id
+
+
+def login_app(make_app: AppFactory, **config: Any) -> Flask:
+    """A site with the real Flask-Login: ``/admin`` is ``@login_required``, ``/`` is the
+    landing page for anonymous visitors and the dashboard for a logged-in one."""
+    app = make_app(
+        templates=LOGIN_TEMPLATES, PUSH_EARLY_HINTS=True, SECRET_KEY="not secret", **config
+    )
+    logins = LoginManager(app)
+    logins.login_view = "login"
+    logins.user_loader(lambda user_id: Member(user_id) if user_id == "admin" else None)
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        if request.method == "POST":
+            login_user(Member("admin"))
+            return redirect("/admin")
+        return render_template("login.html")
+
+    @app.route("/admin")
+    @login_required
+    def admin() -> str:
+        return render_template("admin.html")
+
+    @app.route("/")
+    def index() -> str:
+        return render_template(
+            "dashboard.html" if current_user.is_authenticated else "landing.html"
+        )
+
+    return app
+
+
+def logged_in(app: Flask) -> FlaskClient:
+    """A client that logged in through the app's form: it carries Flask's session cookie."""
+    client = app.test_client()
+    assert client.post("/login").status_code == 302
+    assert client.get_cookie("session") is not None
+    return client
+
+
+def test_the_first_anonymous_visitor_after_an_admin_page_is_not_hinted_its_assets(
+    make_app: AppFactory,
+) -> None:
+    app = login_app(make_app)
+    admin = logged_in(app)
+    get(app, "/admin", client=admin)
+    response, sent = get(app, "/admin", client=admin)
+    assert response.status_code == 200
+    # Requests with credentials are still hinted what their pages rendered.
+    assert set(hinted_targets(sent)) >= ADMIN_ASSETS
+    # The first anonymous navigation in this worker, before any redirect was seen: the 103
+    # leaves before @login_required runs, and must name nothing the admin's page needed.
+    response, sent = get(app, "/admin")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    assert sent == []
+
+
+def test_each_kind_of_request_is_hinted_what_its_own_pages_rendered(
+    make_app: AppFactory,
+) -> None:
+    app = login_app(make_app)
+    admin = logged_in(app)
+    get(app, "/", client=admin)  # the dashboard
+    _, sent = get(app, "/")  # anonymous: nothing learned from anonymous visitors yet
+    assert sent == []
+    _, sent = get(app, "/")  # anonymous after anonymous: the landing page's assets
+    assert sorted(hinted_targets(sent)) == LANDING
+    _, sent = get(app, "/", client=admin)  # with credentials: the dashboard's, not the
+    assert sorted(hinted_targets(sent)) == DASHBOARD  # layout they share
+    _, sent = get(app, "/")
+    assert sorted(hinted_targets(sent)) == LANDING
+
+
+def test_learned_templates_exports_only_what_pages_without_credentials_taught(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    app = login_app(make_app)
+    admin = logged_in(app)
+    get(app, "/admin", client=admin)
+    get(app, "/", client=admin)
+    get(app, "/")
+    get(app, "/login")
+    exported = learned_templates(app)
+    # The deployed map is hinted to every request: nothing only a logged-in page rendered.
+    assert exported == {
+        "index": ["landing.html", "base.html"],
+        "login": ["login.html", "base.html"],
+    }
+    write(tmp_path / "early_hints.json", json.dumps(exported))
+    fresh = login_app(make_app, PUSH_EARLY_HINTS_TEMPLATES="early_hints.json")
+    _, sent = get(fresh, "/")
+    assert sorted(hinted_targets(sent)) == LANDING
+    response, sent = get(fresh, "/admin")
+    assert response.status_code == 302
+    assert sent == []
+
+
+def test_the_push_once_cookie_is_not_a_credential(make_app: AppFactory) -> None:
+    app = login_app(make_app, PUSH_ONCE=True)
+    visitor = app.test_client()
+    get(app, "/", client=visitor)
+    assert visitor.get_cookie("push_once") is not None
+    assert visitor.get_cookie("session") is None
+    # Hinted from the anonymous pages (its own first one), as before it had the cookie.
+    _, sent = get(app, "/", client=visitor)
+    assert sorted(hinted_targets(sent)) == LANDING
+    admin = logged_in(app)
+    get(app, "/admin", client=admin)
+    # The cookie the extension set does not make the visitor one of the logged-in kind.
+    response, sent = get(app, "/admin", client=visitor)
+    assert response.status_code == 302
+    assert sent == []
+
+
+@pytest.mark.parametrize(
+    ("environ", "push_once", "expected"),
+    [
+        ({}, True, False),
+        ({"HTTP_COOKIE": ""}, True, False),
+        ({"HTTP_COOKIE": " ; "}, False, False),
+        ({"HTTP_COOKIE": "session=abc"}, True, True),  # Flask's, an anonymous one's too
+        ({"HTTP_COOKIE": "_ga=GA1.2.3"}, True, True),  # analytics: the app alone knows
+        ({"HTTP_COOKIE": "push_once=1.AAAA-_x"}, True, False),
+        ({"HTTP_COOKIE": " push_once=1.AAAA ; push_once=1."}, True, False),
+        ({"HTTP_COOKIE": "push_once=1.AAAA"}, False, True),  # not the extension's then
+        ({"HTTP_COOKIE": "push_once=1.AAAA; _ga=GA1.2.3"}, True, True),
+        # gunicorn joins HTTP/2's cookie crumbs with commas: the session is still seen.
+        ({"HTTP_COOKIE": "push_once=1.AAAA,session=abc"}, True, True),
+        ({"HTTP_COOKIE": 'push_once="1.AAAA"'}, True, True),
+        ({"HTTP_COOKIE": "push_once2=1.AAAA"}, True, True),
+        ({"HTTP_AUTHORIZATION": "Bearer x"}, True, True),
+        ({"HTTP_AUTHORIZATION": ""}, True, True),
+        ({"REMOTE_USER": "alice"}, True, True),
+        ({"REMOTE_USER": ""}, True, False),
+    ],
+)
+def test_carries_credentials(environ: dict[str, str], push_once: bool, expected: bool) -> None:
+    settings = Settings.from_config({**DEFAULTS, "PUSH_ONCE": push_once})
+    assert carries_credentials(environ, settings) is expected
+
+
+def test_a_custom_push_once_cookie_name_is_the_one_ignored() -> None:
+    settings = Settings.from_config({**DEFAULTS, "PUSH_ONCE": True, "PUSH_ONCE_COOKIE": "p.1"})
+    assert not carries_credentials({"HTTP_COOKIE": "p.1=1.AAAA"}, settings)
+    assert carries_credentials({"HTTP_COOKIE": "pX1=1.AAAA"}, settings)  # "." is literal
+    assert carries_credentials({"HTTP_COOKIE": "push_once=1.AAAA"}, settings)
+
+
+def test_a_refusal_of_either_kind_stops_both_kinds_hints(make_app: AppFactory) -> None:
+    app = login_app(make_app)
+    admin = logged_in(app)
+    get(app, "/admin", client=admin)
+    get(app, "/admin")  # anonymous, redirected
+    _, sent = get(app, "/admin", client=admin)
+    assert sent == []
+
+
+#: A request of the property below: (path, with credentials).
+Visit = tuple[str, bool]
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["/", "/admin", "/p/a", "/p/b", "/p/g"]), st.booleans()),
+        max_size=20,
+    )
+)
+@hypothesis_settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_no_request_without_credentials_is_hinted_what_only_credentialed_pages_named(
+    make_app: AppFactory, visits: list[Visit]
+) -> None:
+    """Whatever the order of visits: a 103 to a request without credentials names only
+    URLs that the final headers of earlier responses to such requests named."""
+    app = make_app(templates=MIXED_TEMPLATES, PUSH_EARLY_HINTS=True)
+
+    @app.route("/")
+    @app.route("/p/<slug>")
+    def page(slug: str = "a") -> Any:
+        admin = request_is_admin()
+        return render_template(f"p/{slug}.html", admin=admin)
+
+    @app.route("/admin")
+    def admin() -> Any:
+        return render_template("admin.html") if request_is_admin() else redirect("/login")
+
+    seen_without_credentials: set[str] = set()
+    for path, credentialed in visits:
+        headers = {"Authorization": "Bearer admin"} if credentialed else {}
+        response, sent = get(app, path, headers=headers)
+        if not credentialed:
+            hinted = set(hinted_targets(sent)) if sent else set()
+            assert hinted <= seen_without_credentials
+            seen_without_credentials.update(targets_of(response))
+
+
+MIXED_TEMPLATES = {
+    **ADMIN_TEMPLATES,
+    "layout.html": (
+        "{% push 'layout.css' %}{% if admin %}{% include 'admin_bar.html' %}{% endif %}"
+        "{% block body %}{% endblock %}"
+    ),
+    "admin_bar.html": "{% push 'js/admin/bar.js' %}",
+    "p/a.html": "{% extends 'layout.html' %}{% block body %}{% push 'a.js' %}{% endblock %}",
+    "p/b.html": "{% extends 'layout.html' %}",
+    "p/g.html": (
+        "{% extends 'layout.html' %}{% block body %}{% if admin %}{% include 'admin.html' %}"
+        "{% endif %}{% endblock %}"
+    ),
+}

@@ -29,6 +29,7 @@ from werkzeug.test import TestResponse
 from ..attributes import build_link
 from ..destinations import DESTINATIONS, infer_destination
 from ..errors import PushError
+from ..hint_policy import carries_credentials
 from ..recording import recorded_page
 from ..settings import import_callable
 from ..state import get_state
@@ -85,6 +86,9 @@ class PageResult:
     link_fields: tuple[str, ...] = ()
     #: The page's HTML, kept only by a ``SiteCrawler(..., keep_html=True)``.
     html: str | None = None
+    #: Whether the request carried credentials (a login): Early Hints are learned and
+    #: predicted per kind of request (``hint_policy.carries_credentials``).
+    credentialed: bool = False
 
     @property
     def is_page(self) -> bool:
@@ -404,6 +408,9 @@ class SiteCrawler:
                 result.link_fields = tuple(response.headers.getlist("Link"))
                 # The client kept the request context: read what the request recorded.
                 result.endpoint = request.endpoint
+                result.credentialed = carries_credentials(
+                    request.environ, get_state(self.app).settings
+                )
                 pushes = recorded_page()
                 result.templates = tuple(pushes.templates) if pushes is not None else ()
                 if errors:

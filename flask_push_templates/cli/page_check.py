@@ -187,7 +187,8 @@ def _early_hint_values(app: Flask, result: PageResult) -> list[str]:
     if state.early_hints is None or endpoint is None or excluded(state.settings, endpoint):
         return []
     with app.test_request_context(result.path):  # the resolver builds URLs for a request
-        return [link.header_value for link in hint_links(app, state, endpoint)]
+        links = hint_links(app, state, endpoint, credentialed=result.credentialed)
+        return [link.header_value for link in links]
 
 
 def _add_preload(

@@ -96,7 +96,10 @@ def test_a_path_written_by_hand_misses_the_version_query_of_url_defaults(
     ]
 
 
-def test_the_103_is_checked_too(make_app: AppFactory) -> None:
+# Early Hints are learned per kind of request (with credentials or without): the 103
+# checked is the one for a request like the crawl's, logged in or not.
+@pytest.mark.parametrize("login", [(), ("--cookie", "session=logged-in")])
+def test_the_103_is_checked_too(make_app: AppFactory, login: tuple[str, ...]) -> None:
     app = make_app(
         templates={
             "page.html": "{% push 'fonts/x.woff2', crossorigin=False %}<style>"
@@ -106,7 +109,7 @@ def test_the_103_is_checked_too(make_app: AppFactory) -> None:
         PUSH_EARLY_HINTS=True,
     )
     app.add_url_rule("/", "page", lambda: render_template("page.html"))
-    result = invoke(app, "check", "--pages")
+    result = invoke(app, "check", "--pages", *login)
     assert result.exit_code == 1
     [line] = result.stdout.splitlines()
     assert line.startswith("/: Link header and 103 Early Hints </static/fonts/x.woff2>: ")

@@ -34,7 +34,7 @@ MIN_LEAD = 0.3
 
 APP = f"""
 import json, os, time
-from flask import Flask, Response, render_template, stream_template
+from flask import Flask, Response, redirect, render_template, request, stream_template
 from flask_push_templates import PushTemplates, http2push
 
 app = Flask(__name__)
@@ -60,6 +60,14 @@ def stream():
     return Response(stream_template("page.html", avatar="/media/late.png"))
 
 
+@app.route("/admin")
+def admin():
+    # A login check, as @login_required makes one: in the view, after the 103 left.
+    if request.cookies.get("session") != "admin":
+        return redirect("/login")
+    return render_template("admin.html")
+
+
 PushTemplates(app)
 """
 TEMPLATES = {
@@ -72,6 +80,7 @@ TEMPLATES = {
         "{% push avatar %}{% include 'part.html' %}<p>page</p>{% endblock %}"
     ),
     "part.html": "{% push 'part.png' %}",
+    "admin.html": "{% push 'js/admin/user-management.js' %}<p>admin</p>",
 }
 FILES = {
     "push.json": {
@@ -231,6 +240,23 @@ def test_streamed_page_carries_its_static_pushes(h2_server: RunningServer) -> No
     assert b"<p>page</p>" in response.body
     # The headers left before the body rendered: constant pushes yes, the dynamic one no.
     assert final_targets(response.headers) == {"/static/global.css"} | TEMPLATE_PUSHES
+
+
+def test_an_anonymous_navigation_after_admin_pages_is_not_hinted_their_assets(
+    h2_server: RunningServer,
+) -> None:
+    # Over real HTTP/2, where the cookie arrives as gunicorn builds HTTP_COOKIE from it.
+    admin = [*NAVIGATION, ("cookie", "theme=dark"), ("cookie", "session=admin")]
+    h2client.get(h2_server.url("/admin"), headers=admin)
+    second = h2client.get(h2_server.url("/admin"), headers=admin)
+    assert second.status == 200
+    [hint] = second.informational
+    assert "/static/js/admin/user-management.js" in hint_targets(hint.headers)
+    # The first anonymous navigation in this worker, which has seen no redirect yet.
+    anonymous = h2client.get(h2_server.url("/admin"), headers=NAVIGATION)
+    assert anonymous.status == 302
+    [hint] = anonymous.informational
+    assert hint_targets(hint.headers) == {"/static/global.css"}  # only the app's manifest
 
 
 # --- HTTP/1.1 and HTTP/1.0 -------------------------------------------------------------------
