@@ -29,9 +29,9 @@ below, whatever its protocol) and got a 2xx page, the names of the templates it 
 are remembered for its endpoint and its kind of request (with credentials or without,
 below). The prediction is what every recently seen variant has in common (a view that
 renders ``pages/<slug>.html`` is predicted to need the layout they all extend, not one
-page's assets). Learning is per app and per worker process, thread-safe
-and bounded (:data:`MAX_ENDPOINTS` endpoints, :data:`MAX_VARIANTS` distinct template sets
-each, :data:`MAX_TEMPLATES` names per set). The facts derived from a name (what it
+page's assets). Learning is per app and per worker process, thread-safe and bounded
+(:data:`MAX_ENDPOINTS` endpoints, :data:`MAX_VARIANTS` distinct template sets per endpoint
+and kind, :data:`MAX_TEMPLATES` names per set). The facts derived from a name (what it
 extends, what it pushes) are read again when the template changes and the environment
 auto-reloads, so an edit in debug is picked up on the next request. Endpoints that serve
 static files never get a hint.

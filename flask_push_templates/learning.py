@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 #: How many endpoints are remembered; the least recently requested one is forgotten first.
 MAX_ENDPOINTS = 1024
-#: How many distinct sets of templates are remembered per endpoint.
+#: How many distinct sets of templates are remembered per endpoint and kind of request.
 MAX_VARIANTS = 8
 #: How many template names of one response are remembered.
 MAX_TEMPLATES = 32
