@@ -13,6 +13,8 @@ A page's links come from these sources, in this order of mention (:func:`link_so
 They are merged by URL (:class:`~.linkset.LinkSet`), ordered by weight, led by a
 ``rel=preconnect`` for each other origin they name (:func:`preconnects`), then prepared for
 a header (:func:`prepare`: CSP nonce, ``nopush``) and cut to the budget (:func:`fit_links`).
+A large manifest is resolved and ordered once per version and request key, and a response
+reads only as many of its links as the header takes (:func:`merge`, :class:`LinkStream`).
 The final ``Link`` header, the 103, ``push_link_tags()``, ``flask push show`` and
 ``flask push check`` all consume these functions, so that what the tools print is what is
 served.
@@ -131,20 +133,31 @@ def collect_links(
     return merge(link_sources(app, state, page, body_rendered))
 
 
-def merge(sources: Iterable[LinkSource]) -> MergedLinks:
+#: From how many remembered manifest links a merge is lazy (:class:`~.linkset.MergedLinks`):
+#: below, adding them all costs less than setting a lazy merge up.
+LAZY_MERGE = 256
+
+
+def merge(sources: Iterable[LinkSource]) -> PageLinks:
     """The links of ``sources`` merged by URL, as :class:`~.linkset.LinkSet` merges them
     when each source is added in turn; the first source is the page's record.
 
     The record is taken as it is, not re-added: an inferred push must still yield to a
     manifest entry's explicit attributes (manifest entries are written deliberately: they
-    count as explicit). A source with ranked links (a remembered manifest) is read only as
-    far as its links are used (:class:`~.linkset.MergedLinks`).
+    count as explicit). With :data:`LAZY_MERGE` or more ranked links (remembered manifests),
+    those are read only as far as they are used (:class:`~.linkset.MergedLinks`).
     """
     sources = iter(sources)
     recorded = next(sources)
     first = recorded.links if isinstance(recorded.links, LinkSet) else LinkSet()
+    rest = list(sources)
+    if sum(len(source.links) for source in rest if source.ranked is not None) < LAZY_MERGE:
+        links = first.copy()
+        for source in rest:
+            links.update(source.links)
+        return links
     return MergedLinks(
-        first, [source.links if source.ranked is None else source.ranked for source in sources]
+        first, [source.links if source.ranked is None else source.ranked for source in rest]
     )
 
 

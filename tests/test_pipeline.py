@@ -10,7 +10,7 @@ from flask import Flask, render_template, stream_template
 from flask.testing import FlaskCliRunner
 
 from example_app import create_app
-from flask_push_templates import http2push, push_url
+from flask_push_templates import http2push, pipeline, push_url
 from flask_push_templates.early_hints import hint_links
 from flask_push_templates.links import Link
 from flask_push_templates.linkset import LinkSet
@@ -27,6 +27,15 @@ from flask_push_templates.pipeline import (
 from flask_push_templates.recording import PageRecord, recorded_page
 from flask_push_templates.state import get_state
 from tests.conftest import AppFactory, links_of
+
+
+@pytest.fixture(autouse=True, params=["eager", "lazy"])
+def merge_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test here twice: small manifests merged link by link, and lazily as a large
+    one is (pipeline.LAZY_MERGE), so that both give what is served, shown and checked."""
+    if request.param == "lazy":
+        monkeypatch.setattr(pipeline, "LAZY_MERGE", 0)
+
 
 TEMPLATES = {
     "base.html": "{% push 'base.css' %}{% block body %}{% endblock %}",
