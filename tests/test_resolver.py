@@ -519,3 +519,31 @@ def test_remembered_manifest_links_are_bounded_in_number_of_links(
         assert [link.url for link in urls.links(too_many)] == [f"/static/{i}.css" for i in range(4)]
         remembered = get_state(app).resolver._links.values()
         assert [len(ranked.links) for ranked in remembered] == [2]
+
+
+def test_a_large_manifests_ordered_links_are_remembered_per_script_root(
+    make_app: AppFactory,
+) -> None:
+    # 1,000 entries: merged lazily, from links resolved and ordered once per script root.
+    manifest = {"//cdn.example/x.js": {"weight": 3}}  # its scheme is the page's
+    manifest.update({f"/static/{index}.css": {"weight": index % 4} for index in range(1000)})
+    app = make_app(files={"m.json": json.dumps(manifest)}, PUSH_MANIFEST="m.json")
+    app.add_url_rule("/", "page", lambda: "<p>page</p>")
+    client = app.test_client()
+    for _ in range(2):
+        for root, host in (("", "a.example"), ("/shop", "b.example"), ("/app", "cdn.example")):
+            response = client.get(
+                "/", environ_overrides={"SCRIPT_NAME": root}, base_url=f"http://{host}"
+            )
+            targets = targets_of(response)
+            # The CDN needs a preconnect, except on a page of its own origin (the preconnect
+            # is worked out per request: the host is in no remembered key).
+            preconnect = [] if host == "cdn.example" else ["http://cdn.example"]
+            assert targets[: len(preconnect) + 3] == [
+                *preconnect,
+                "//cdn.example/x.js",
+                f"{root}/static/3.css",
+                f"{root}/static/7.css",
+            ]
+            assert all(t.startswith(f"{root}/static/") for t in targets[len(preconnect) + 1 :])
+    assert len(get_state(app).resolver._links) == 3
