@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from flask import has_request_context, request
@@ -78,10 +78,11 @@ def request_nonce(state: PushState) -> str | None:
     return nonce
 
 
-def with_nonce(links: Iterable[Link], state: PushState) -> list[Link]:
-    """``links`` with the request's nonce on those that take one (unchanged if none)."""
+def with_nonce(links: Iterable[Link], state: PushState) -> Iterator[Link]:
+    """``links`` with the request's nonce on those that take one (unchanged if none), as
+    they are read; the nonce is looked up at once."""
     nonce = request_nonce(state)
     if nonce is None:
-        return list(links)
+        return iter(links)
     # with_param keeps a nonce the push gave itself.
-    return [link.with_param("nonce", nonce) if takes_nonce(link) else link for link in links]
+    return (link.with_param("nonce", nonce) if takes_nonce(link) else link for link in links)

@@ -129,7 +129,7 @@ from .hint_policy import (
 )
 from .learning import EarlyHintsState, deployed_templates
 from .links import Link, serialize_links
-from .pipeline import collect_links, fit_links, header_candidates, prepare
+from .pipeline import collect_links, fit_links, header_candidates, prepare, select
 from .recording import PageRecord, recorded_page
 from .state import PushState, get_state
 
@@ -176,7 +176,7 @@ def hint_links(
     # Nothing is rendered yet, as with a streamed page: the pipeline takes the templates'
     # constant pushes in place of recorded ones, in the final header's order.
     links = collect_links(app, state, page, body_rendered=False)
-    candidates = [link for link in header_candidates(links, state) if link.rel in HINT_RELATIONS]
+    candidates = select(header_candidates(links, state), lambda link: link.rel in HINT_RELATIONS)
     settings = state.settings
     candidates = within_byte_budget(app, candidates, settings.early_hints_max_bytes)
     # Apache (H2EarlyHints) pushes what a 103 names, as it does for the final header; the
@@ -185,7 +185,7 @@ def hint_links(
     return fit_links(candidates, settings.max_links, settings.max_header_bytes)
 
 
-def within_byte_budget(app: Flask, links: Sequence[Link], budget: int | None) -> list[Link]:
+def within_byte_budget(app: Flask, links: Sequence[Link], budget: int | None) -> Sequence[Link]:
     """The *links*, in their order, whose static files add up to at most *budget* bytes
     (``PUSH_EARLY_HINTS_MAX_BYTES``).
 
@@ -195,20 +195,24 @@ def within_byte_budget(app: Flask, links: Sequence[Link], budget: int | None) ->
     (the final ``Link`` header still names it) and a later, smaller one may still fit.
     Sizes are those of the files in the app's static folder; a link that is not one of
     them (another origin, a view, a blueprint's folder, a missing file) costs nothing.
-    ``None``: no budget.
+    ``None``: no budget. A stream stays one (:func:`~.pipeline.select`): files are looked
+    at only as far as the 103 reads.
     """
     if budget is None:
-        return list(links)
-    kept: list[Link] = []
+        return links
     spent = 0
-    for link in links:
+
+    def fits(link: Link) -> bool:
+        nonlocal spent
         size = static_file_size(app, link.url)
-        if size is not None:
-            if spent + size > budget:
-                continue
-            spent += size
-        kept.append(link)
-    return kept
+        if size is None:
+            return True
+        if spent + size > budget:
+            return False
+        spent += size
+        return True
+
+    return select(links, fits)
 
 
 def static_file_size(app: Flask, url: str) -> int | None:

@@ -17,13 +17,22 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from flask import Flask, Response, request
 
 from . import push_once
 from .links import Link, serialize_links
-from .pipeline import collect_links, field_size, fit_links, header_candidates, left_out, prepare
+from .pipeline import (
+    collect_links,
+    field_size,
+    fit_links,
+    header_candidates,
+    left_out,
+    longer_than,
+    prepare,
+    select,
+)
 from .recording import PageRecord, page_record
 from .state import PushState
 from .uri import encode_target
@@ -123,7 +132,7 @@ def add_link_header(
     existing = response.headers.getlist("Link")
     if existing:  # the view's own fields: not repeated, and counted in the budget
         named = named_targets(existing)
-        candidates = [link for link in candidates if normalized_target(link.url) not in named]
+        candidates = select(candidates, lambda link: normalized_target(link.url) not in named)
         budget -= sum(field_size(value) for value in existing)
     pushed_before = push_once.from_request(settings)
     candidates = prepare(candidates, state, pushed_before)
@@ -131,7 +140,7 @@ def add_link_header(
     if pushed_before is not None:
         link_budget -= _cookie_reserve(state, candidates, pushed_before, budget)
     kept = fit_links(candidates, settings.max_links, link_budget)
-    if len(kept) < len(candidates) and state.budget_warnings.first(request.endpoint):
+    if longer_than(candidates, len(kept)) and state.budget_warnings.first(request.endpoint):
         endpoint = request.endpoint
         dropped = [link.url for link in left_out(candidates, kept)]
         log.warning(
@@ -159,7 +168,7 @@ def add_link_header(
 
 def _cookie_reserve(
     state: PushState,
-    candidates: list[Link],
+    candidates: Sequence[Link],
     pushed_before: push_once.PushedDigest | None,
     budget: int,
 ) -> int:

@@ -226,13 +226,22 @@ class ManifestStore:
     def __init__(self) -> None:
         self._cache: dict[str, tuple[Stamp | None, Manifest | None]] = {}
         self._lock = threading.Lock()
+        #: Counts the versions stored: what is derived from the manifests (their resolved,
+        #: ordered links: ``RequestUrls.ranked``) is forgotten when it changes.
+        self.version = 0
+
+    def _store(self, path: str, stamp: Stamp | None, manifest: Manifest | None) -> None:
+        with self._lock:
+            cached = self._cache.get(path)
+            if cached is None or cached[1] is not manifest:
+                self.version += 1
+            self._cache[path] = (stamp, manifest)
 
     def load(self, path: str) -> Manifest:
         """Load ``path`` now, raising :class:`ManifestError` if it is not valid."""
         stamp = file_stamp(path)
         manifest = load_manifest(path)
-        with self._lock:
-            self._cache[path] = (stamp, manifest)
+        self._store(path, stamp, manifest)
         return manifest
 
     def get(self, path: str, auto_reload: bool) -> Manifest | None:
@@ -254,8 +263,7 @@ class ManifestStore:
             # a manifest saved in debug must not break every page: keep the last good one.
             log.exception("push manifest %s could not be reloaded; %s", path, _kept(previous))
             manifest = previous
-        with self._lock:
-            self._cache[path] = (stamp, manifest)
+        self._store(path, stamp, manifest)
         return manifest
 
 

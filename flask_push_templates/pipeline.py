@@ -13,6 +13,8 @@ A page's links come from these sources, in this order of mention (:func:`link_so
 They are merged by URL (:class:`~.linkset.LinkSet`), ordered by weight, led by a
 ``rel=preconnect`` for each other origin they name (:func:`preconnects`), then prepared for
 a header (:func:`prepare`: CSP nonce, ``nopush``) and cut to the budget (:func:`fit_links`).
+A large manifest is resolved and ordered once per version and request key, and a response
+reads only as many of its links as the header takes (:func:`merge`, :class:`LinkStream`).
 The final ``Link`` header, the 103, ``push_link_tags()``, ``flask push show`` and
 ``flask push check`` all consume these functions, so that what the tools print is what is
 served.
@@ -20,8 +22,10 @@ served.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from typing import overload
 from urllib.parse import urlsplit
 
 from flask import Flask, request
@@ -31,8 +35,10 @@ from .attributes import build_link
 from .csp import with_nonce
 from .destinations import CONNECTION_RELATIONS, RELATIONS
 from .links import Link
-from .linkset import LinkSet
+from .linkset import LinkSet, MergedLinks, RankedLinks
+from .pushes import AssetPush
 from .recording import PageRecord
+from .resolver import RequestUrls
 from .state import PushState
 
 #: The kinds of :class:`LinkSource`, in merge order.
@@ -55,6 +61,10 @@ class LinkSource:
     templates: tuple[str, ...] = ()
     #: For the recorded links while a page is explained: where each URL was pushed.
     origins: Mapping[str, list[str]] | None = None
+    #: For manifest sources: the same links merged and ordered once per manifest version
+    #: and request key (``RequestUrls.ranked``), so that a response reads only its first
+    #: ones; ``None`` where they cannot be remembered.
+    ranked: RankedLinks | None = None
 
 
 def link_sources(
@@ -70,58 +80,190 @@ def link_sources(
     origins = None if page.provenance is None else page.provenance.by_url
     yield LinkSource(RECORDED, page.links, origins=origins)
     urls = page.urls
+    manifests = state.manifests
     for path in page.view_manifests:
-        manifest = state.manifests.get(path, env.auto_reload)
+        manifest = manifests.get(path, env.auto_reload)
         if manifest is not None:
-            yield LinkSource(VIEW_MANIFEST, urls.links(manifest.entries), path)
+            yield _manifest_source(VIEW_MANIFEST, urls, manifest.entries, manifests.version, path)
     if not body_rendered:
         pushes = state.templates.certain_pushes(env, page.templates)
         links = [link for push in pushes for link in urls.push_links(push)]
         yield LinkSource(CONSTANT_PUSHES, links, templates=tuple(page.templates))
     if state.manifest_path is None:
         return
-    app_manifest = state.manifests.get(state.manifest_path, env.auto_reload)
+    app_manifest = manifests.get(state.manifest_path, env.auto_reload)
     if app_manifest is None:
         return
+    # Read after the manifest: the version that replaced any older one it was read with
+    # (what resolved it is then forgotten: RequestUrls.ranked).
+    version = manifests.version
     if app_manifest.groups:
         for name in state.templates.closure(env, page.templates):
             group = app_manifest.groups.get(name)
             if group is not None:
-                yield LinkSource(
-                    MANIFEST_GROUP, urls.links(group), state.manifest_path, templates=(name,)
+                yield _manifest_source(
+                    MANIFEST_GROUP, urls, group, version, state.manifest_path, (name,)
                 )
-    yield LinkSource(MANIFEST, urls.links(app_manifest.entries), state.manifest_path)
+    yield _manifest_source(MANIFEST, urls, app_manifest.entries, version, state.manifest_path)
+
+
+def _manifest_source(
+    kind: str,
+    urls: RequestUrls,
+    pushes: tuple[AssetPush, ...],
+    version: int,
+    path: str,
+    templates: tuple[str, ...] = (),
+) -> LinkSource:
+    ranked = urls.ranked(pushes, version)
+    links = urls.links(pushes, version) if ranked is None else ranked.links
+    return LinkSource(kind, links, path, templates=templates, ranked=ranked)
+
+
+#: What :func:`collect_links` gives: the page's record when there is nothing to merge.
+PageLinks = LinkSet | MergedLinks
 
 
 def collect_links(
     app: Flask, state: PushState, page: PageRecord, body_rendered: bool = True
-) -> LinkSet:
-    """Every link of ``page``, merged, in order of mention."""
+) -> PageLinks:
+    """Every link of ``page``, merged."""
     if body_rendered and not page.view_manifests and state.manifest_path is None:
         return page.links  # the common case: nothing to merge, the record is the answer
     return merge(link_sources(app, state, page, body_rendered))
 
 
-def merge(sources: Iterator[LinkSource]) -> LinkSet:
-    """The links of ``sources`` merged by URL; the first source is the page's record."""
+#: From how many remembered manifest links a merge is lazy (:class:`~.linkset.MergedLinks`):
+#: below, adding them all costs less than setting a lazy merge up.
+LAZY_MERGE = 256
+
+
+def merge(sources: Iterable[LinkSource]) -> PageLinks:
+    """The links of ``sources`` merged by URL, as :class:`~.linkset.LinkSet` merges them
+    when each source is added in turn; the first source is the page's record.
+
+    The record is taken as it is, not re-added: an inferred push must still yield to a
+    manifest entry's explicit attributes (manifest entries are written deliberately: they
+    count as explicit). With :data:`LAZY_MERGE` or more ranked links (remembered manifests),
+    those are read only as far as they are used (:class:`~.linkset.MergedLinks`).
+    """
+    sources = iter(sources)
     recorded = next(sources)
-    # A copy, not a re-add: an inferred push must still yield to a manifest entry's
-    # explicit attributes (manifest entries are written deliberately: they count as explicit).
-    links = recorded.links.copy() if isinstance(recorded.links, LinkSet) else LinkSet()
-    for source in sources:
-        links.update(source.links)
-    return links
+    first = recorded.links if isinstance(recorded.links, LinkSet) else LinkSet()
+    rest = list(sources)
+    if sum(len(source.links) for source in rest if source.ranked is not None) < LAZY_MERGE:
+        links = first.copy()
+        for source in rest:
+            links.update(source.links)
+        return links
+    return MergedLinks(
+        first, [source.links if source.ranked is None else source.ranked for source in rest]
+    )
 
 
-def header_candidates(links: LinkSet, state: PushState) -> list[Link]:
+class LinkStream(Sequence[Link]):
+    """Links made as they are read, and kept once made: a header reads only the first
+    ones of a large merge (:func:`fit_links` stops when it is full), and may read them
+    more than once (the push-once cookie's reserve, then the budget).
+
+    Every step between the merge and the budget only drops links or makes them longer
+    (a nonce, ``nopush``), so :attr:`shortest` holds all the way.
+    """
+
+    __slots__ = ("_made", "_source", "shortest")
+
+    def __init__(self, links: Iterable[Link], shortest: int) -> None:
+        self._made: list[Link] = []
+        self._source: Iterator[Link] | None = iter(links)
+        #: No link here is shorter: once the header has less room, nothing more can fit.
+        self.shortest = shortest
+
+    def _make(self, count: int) -> bool:
+        """Make links until ``count`` are made; whether there are that many."""
+        made = self._made
+        while len(made) < count and self._source is not None:
+            link = next(self._source, None)
+            if link is None:
+                self._source = None
+            else:
+                made.append(link)
+        return len(made) >= count
+
+    def longer_than(self, count: int) -> bool:
+        """Whether there are more than ``count`` links (making at most one more)."""
+        return self._make(count + 1)
+
+    def __iter__(self) -> Iterator[Link]:
+        made = self._made
+        index = 0
+        while index < len(made) or self._make(index + 1):
+            yield made[index]
+            index += 1
+
+    def __len__(self) -> int:
+        if self._source is not None:
+            self._made.extend(self._source)
+            self._source = None
+        return len(self._made)
+
+    @overload
+    def __getitem__(self, index: int) -> Link: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Link]: ...
+
+    def __getitem__(self, index: int | slice) -> Link | list[Link]:
+        if isinstance(index, slice) or index < 0:
+            len(self)
+        else:
+            self._make(index + 1)
+        return self._made[index]
+
+    def then(self, step: Callable[[Iterable[Link]], Iterable[Link]]) -> LinkStream:
+        """The links ``step`` makes of these, lazily; ``step`` only drops links or makes
+        them longer."""
+        return LinkStream(step(self), self.shortest)
+
+
+def select(links: Sequence[Link], wanted: Callable[[Link], bool]) -> Sequence[Link]:
+    """The links of ``links`` that are ``wanted``, in order (lazily for a stream:
+    ``wanted`` is asked once per link, in order, and only as far as the links are read)."""
+    if isinstance(links, LinkStream):
+        return links.then(lambda stream: filter(wanted, stream))
+    return [link for link in links if wanted(link)]
+
+
+def longer_than(links: Sequence[Link], count: int) -> bool:
+    """Whether ``links`` has more than ``count`` links (a stream makes at most one more):
+    whether a header of ``count`` of them left some out."""
+    if isinstance(links, LinkStream):
+        return links.longer_than(count)
+    return len(links) > count
+
+
+def header_candidates(links: PageLinks, state: PushState) -> Sequence[Link]:
     """A header's links before it is prepared: by priority, led by the preconnects to
     other origins (``PUSH_PRECONNECT``), which are few, small, and what a connection to a
-    CDN waits for first. Needs a request context (the page's origin)."""
-    ordered = links.by_priority()
+    CDN waits for first. Needs a request context (the page's origin).
+
+    A page's record alone gives a list; a merge with a manifest gives a
+    :class:`LinkStream`, which makes only the links that are read.
+    """
+    ordered: Sequence[Link]
+    if isinstance(links, LinkSet):
+        ordered = named = links.by_priority()
+    else:
+        ordered = LinkStream(links.by_priority(), links.shortest)
+        # What decides the preconnects, without making every link.
+        named = links.origin_links()
     # Most pages name no other origin: the page's own is looked up only for those that do.
-    if not state.settings.preconnect or not any("//" in link.url[:8] for link in ordered):
+    if not state.settings.preconnect or not any("//" in link.url[:8] for link in named):
         return ordered
-    return [*preconnects(ordered, request.host_url.rstrip("/").lower()), *ordered]
+    leading = preconnects(named, request.host_url.rstrip("/").lower())
+    if not isinstance(ordered, LinkStream):
+        return [*leading, *ordered]
+    shortest = min([ordered.shortest, *(len(link.header_value) for link in leading)])
+    return LinkStream(chain(leading, ordered), shortest)
 
 
 def preconnects(links: Iterable[Link], page_origin: str) -> list[Link]:
@@ -166,29 +308,36 @@ def _origin(url: str, page_origin: str) -> str | None:
 
 
 def prepare(
-    links: list[Link],
+    links: Sequence[Link],
     state: PushState,
     pushed_before: push_once.PushedDigest | None,
     nonce: bool = True,
-) -> list[Link]:
+) -> Sequence[Link]:
     """``links`` as a header names them: with the request's CSP nonce (if ``nonce``) and
     marked ``nopush`` where a pushing proxy must not push them: those pushed to this
     client before (``PUSH_ONCE``), or all of them (``PUSH_NOPUSH``). Before the budget is
-    applied: a nonce and a nopush both take room in the header."""
-    if nonce:
-        links = with_nonce(links, state)
-    if pushed_before is not None:
-        links = pushed_before.mark(links)
-    if state.settings.nopush:
-        links = [link.with_nopush() for link in links]
-    return links
+    applied: a nonce and a nopush both take room in the header. A stream stays one."""
+    nopush = state.settings.nopush
+
+    def step(links: Iterable[Link]) -> Iterable[Link]:
+        if nonce:
+            links = with_nonce(links, state)
+        if pushed_before is not None:
+            links = pushed_before.mark(links)
+        if nopush:
+            links = (link.with_nopush() for link in links)
+        return links
+
+    if isinstance(links, LinkStream):
+        return links.then(step)
+    return list(step(links))
 
 
 #: No link-value is shorter: a target and a relation.
 _SHORTEST_LINK = len("<>; rel=") + min(map(len, RELATIONS))
 
 
-def fit_links(links: list[Link], max_links: int, max_bytes: int) -> list[Link]:
+def fit_links(links: Iterable[Link], max_links: int, max_bytes: int) -> list[Link]:
     """The links of ``links`` that fit ``max_links`` and ``max_bytes`` of header, in order.
 
     In priority order, a link that does not fit is skipped and the next ones are still
@@ -196,8 +345,11 @@ def fit_links(links: list[Link], max_links: int, max_bytes: int) -> list[Link]:
     """
     kept: list[Link] = []
     size = -2  # no ", " before the first link
+    shortest = _SHORTEST_LINK
+    if isinstance(links, LinkStream):
+        shortest = max(shortest, links.shortest)
     for link in links:
-        if len(kept) == max_links or max_bytes - size < _SHORTEST_LINK + 2:
+        if len(kept) == max_links or max_bytes - size < shortest + 2:
             break  # full: no further link can fit (a 100,000-entry manifest is not walked)
         grown = size + len(link.header_value) + 2
         if grown <= max_bytes:
@@ -206,7 +358,7 @@ def fit_links(links: list[Link], max_links: int, max_bytes: int) -> list[Link]:
     return kept
 
 
-def left_out(links: Sequence[Link], kept: Sequence[Link]) -> list[Link]:
+def left_out(links: Iterable[Link], kept: Sequence[Link]) -> list[Link]:
     """The links of ``links`` that :func:`fit_links` did not keep, in order."""
     chosen = {id(link) for link in kept}
     return [link for link in links if id(link) not in chosen]

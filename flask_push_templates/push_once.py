@@ -36,7 +36,7 @@ import binascii
 import functools
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from flask import Response, request
 from werkzeug.http import dump_cookie
@@ -87,11 +87,12 @@ class PushedDigest:
     def __contains__(self, url: object) -> bool:
         return isinstance(url, str) and url_hash(url) in self._known
 
-    def mark(self, links: Iterable[Link]) -> list[Link]:
-        """``links``, with ``nopush`` on those pushed to this client before."""
-        return [
+    def mark(self, links: Iterable[Link]) -> Iterator[Link]:
+        """``links``, with ``nopush`` on those pushed to this client before, as they are
+        read."""
+        return (
             link.with_nopush() if pushable(link) and link.url in self else link for link in links
-        ]
+        )
 
     def remember(self, links: Iterable[Link]) -> None:
         """Record the links of a response that a proxy will push."""
@@ -113,7 +114,15 @@ class PushedDigest:
     def entries_after(self, links: Iterable[Link]) -> int | None:
         """How many entries :meth:`remember` of ``links`` would leave; ``None`` if it would
         change nothing (then no cookie is set)."""
-        new = {url_hash(link.url) for link in links if pushable(link)} - self._known
+        new: set[bytes] = set()
+        room = self._max_entries - len(self._hashes)
+        for link in links:
+            if pushable(link):
+                digest = url_hash(link.url)
+                if digest not in self._known:
+                    new.add(digest)
+                    if len(new) >= room:
+                        break  # full: the rest cannot change the answer (nor is it read)
         if not new:
             return None
         return min(len(self._hashes) + len(new), self._max_entries)

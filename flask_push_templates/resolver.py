@@ -41,6 +41,7 @@ from werkzeug.routing import BuildError
 from .attributes import build_link, check_text
 from .errors import PushError
 from .links import Link
+from .linkset import RankedLinks
 from .pushes import AssetPush, UnresolvableAsset
 from .uri import asset_problem, is_full_url, script_root_problem, split_reference
 from .vite import ViteBuild, expand_push
@@ -128,6 +129,9 @@ class AssetResolver:
     #: over when full.
     MAX_URLS = 4096
     MAX_LINK_GROUPS = 256
+    #: How many resolved manifest links are remembered in all: a manifest larger than
+    #: this is resolved and ordered for each response.
+    MAX_LINKS = 500_000
 
     def __init__(
         self,
@@ -145,9 +149,11 @@ class AssetResolver:
         self._logged: set[str] = set()
         self._urls: dict[tuple[str, str, str], str] = {}
         # Keyed by the pushes' identity: a manifest's entries live as long as the manifest,
-        # and the entries are kept in the value so that a reused id is told apart.
-        self._links: dict[tuple[int, str, str], tuple[tuple[AssetPush, ...], tuple[Link, ...]]]
-        self._links = {}
+        # and the entries are kept in the value (RankedLinks.pushes) so that a reused id is
+        # told apart. Forgotten whole when a manifest changes (_manifests_version).
+        self._links: dict[tuple[int, str, str], RankedLinks] = {}
+        self._linked = 0  # how many links _links holds
+        self._manifests_version = 0
         self._stable: bool | None = None
         #: The causes of refused script roots already logged (a few fixed strings).
         self._refusals: set[str] = set()
@@ -219,6 +225,28 @@ class AssetResolver:
             "%s: left out of the page's links ('flask push check' lists every such push)",
             error,
         )
+
+    def remember_links(self, key: tuple[int, str, str], ranked: RankedLinks, version: int) -> None:
+        """Remember a manifest's resolved links, read at manifests' ``version``; all is
+        forgotten when the memory is full or a newer version comes (a changed manifest
+        must not keep the last one's links alive), and nothing of an older one is kept."""
+        size = len(ranked.links)
+        with self._lock:
+            links = self._links
+            if version > self._manifests_version:
+                links.clear()
+                self._linked = 0
+                self._manifests_version = version
+            if version < self._manifests_version or size > self.MAX_LINKS:
+                return
+            if len(links) >= self.MAX_LINK_GROUPS or self._linked + size > self.MAX_LINKS:
+                links.clear()
+                self._linked = 0
+            replaced = links.pop(key, None)
+            if replaced is not None:
+                self._linked -= len(replaced.links)
+            links[key] = ranked
+            self._linked += size
 
     @property
     def stable(self) -> bool:
@@ -406,24 +434,33 @@ class RequestUrls:
             self._resolver.left_out(error)
             return ()
 
-    def links(self, pushes: tuple[AssetPush, ...]) -> tuple[Link, ...]:
+    def links(self, pushes: tuple[AssetPush, ...], version: int = 0) -> tuple[Link, ...]:
         """The links of ``pushes`` (a manifest's entries), remembered like URLs (not while
-        a Vite build can change under them)."""
-        key = self._key
+        a Vite build can change under them).
+
+        :param version: the manifests' version (``ManifestStore.version``) when
+            ``pushes`` were read: a newer one forgets what older ones left.
+        """
         if self.refused:
             return ()
-        if key is None or (self._resolver.vite is not None and _auto_reload()):
-            return self._build(pushes)
-        groups = self._resolver._links
+        ranked = self.ranked(pushes, version)
+        return self._build(pushes) if ranked is None else ranked.links
+
+    def ranked(self, pushes: tuple[AssetPush, ...], version: int = 0) -> RankedLinks | None:
+        """The links of ``pushes`` merged and in priority order (:class:`RankedLinks`), as
+        remembered for this request's key; ``None`` if they cannot be remembered (then
+        they are merged with the page's other links as they are)."""
+        key = self._key
+        if self.refused or key is None or (self._resolver.vite is not None and _auto_reload()):
+            return None
+        resolver = self._resolver
         cache_key = (id(pushes), *key)
-        cached = groups.get(cache_key)
-        if cached is not None and cached[0] is pushes:
-            return cached[1]
-        links = self._build(pushes)
-        if len(groups) >= AssetResolver.MAX_LINK_GROUPS:
-            groups.clear()
-        groups[cache_key] = (pushes, links)
-        return links
+        cached = resolver._links.get(cache_key)
+        if cached is not None and cached.pushes is pushes:
+            return cached
+        ranked = RankedLinks(self._build(pushes), pushes)
+        resolver.remember_links(cache_key, ranked, version)
+        return ranked
 
     def _build(self, pushes: Iterable[AssetPush]) -> tuple[Link, ...]:
         return tuple(link for push in pushes for link in self.push_links(push))

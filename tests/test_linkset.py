@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from flask_push_templates.linkset import LinkSet
+import itertools
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flask_push_templates.attributes import build_link
+from flask_push_templates.links import Link
+from flask_push_templates.linkset import LinkSet, MergedLinks, RankedLinks
+from flask_push_templates.pipeline import preconnects
 from tests.conftest import link
 
 
@@ -53,3 +61,72 @@ def test_equal_weights_keep_their_order_of_mention() -> None:
     links = LinkSet()
     links.update(link(f"/{name}.css") for name in "cab")
     assert urls(links.by_priority()) == ["/c.css", "/a.css", "/b.css"]
+
+
+# MergedLinks must be exactly what adding each part to a LinkSet gives (the reference):
+# same links, same attributes, same weights, same order, whatever overlaps the parts have.
+_URLS = st.sampled_from(
+    [
+        "/a.css",
+        "/b.js",
+        "/c.png",
+        "/d.css",
+        "https://cdn.example/e.js",
+        "//cdn.example/f.css",
+        "https://fonts.example/g.woff2",
+        "http://cdn.example/h.js",
+    ]
+)
+
+
+@st.composite
+def _links(draw: st.DrawFn) -> Link:
+    url = draw(_URLS)
+    rel = draw(st.sampled_from(["preload", "preload", "preconnect", "modulepreload"]))
+    attributes: dict[str, object] = {"rel": rel, "weight": draw(st.sampled_from([1, 1, 2, 5]))}
+    if draw(st.booleans()):
+        attributes["title"] = draw(st.sampled_from(["x", "y"]))
+    if draw(st.booleans()):
+        attributes["crossorigin"] = True
+    return build_link(url, None, attributes.items())
+
+
+_PART = st.tuples(st.booleans(), st.lists(_links(), max_size=6))
+
+
+@given(
+    st.lists(st.tuples(_links(), st.booleans()), max_size=5),
+    st.lists(_PART, max_size=5),
+)
+def test_a_lazy_merge_of_ranked_parts_is_the_linkset_merge(
+    recorded: list[tuple[Link, bool]], parts: list[tuple[bool, list[Link]]]
+) -> None:
+    first = LinkSet()
+    for each, explicit in recorded:
+        first.add(each, explicit)
+    reference = first.copy()
+    for _, links in parts:
+        reference.update(links)
+    merged = MergedLinks(
+        first, [RankedLinks(links) if ranked else links for ranked, links in parts]
+    )
+    expected = reference.by_priority()
+    assert list(merged.by_priority()) == expected
+    assert len(merged) == len(expected)
+    assert all(len(each.header_value) >= merged.shortest for each in expected)
+    for page_origin in ("https://cdn.example", "http://shop.example"):
+        assert preconnects(merged.origin_links(), page_origin) == preconnects(expected, page_origin)
+
+
+def test_a_recorded_push_of_a_manifest_url_takes_the_manifests_higher_weight() -> None:
+    part = RankedLinks([link(f"/{index}.css", weight=index % 3) for index in range(1000)])
+    for explicit, title in ((True, "page"), (False, "manifest")):
+        first = LinkSet()
+        first.add(link("/7.css", title="page"), explicit)
+        part = RankedLinks([*part.links[:7], link("/7.css", title="manifest", weight=9)])
+        top = list(itertools.islice(MergedLinks(first, [part]).by_priority(), 3))
+        assert [(each.url, each.weight, each.param("title")) for each in top] == [
+            ("/7.css", 9.0, title),
+            ("/2.css", 2.0, None),
+            ("/5.css", 2.0, None),
+        ]

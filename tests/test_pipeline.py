@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,10 @@ from flask import Flask, render_template, stream_template
 from flask.testing import FlaskCliRunner
 
 from example_app import create_app
-from flask_push_templates import http2push, push_url
+from flask_push_templates import http2push, pipeline, push_url
 from flask_push_templates.early_hints import hint_links
+from flask_push_templates.links import Link
+from flask_push_templates.linkset import LinkSet
 from flask_push_templates.pipeline import (
     CONSTANT_PUSHES,
     MANIFEST,
@@ -24,6 +27,15 @@ from flask_push_templates.pipeline import (
 from flask_push_templates.recording import PageRecord, recorded_page
 from flask_push_templates.state import get_state
 from tests.conftest import AppFactory, links_of
+
+
+@pytest.fixture(autouse=True, params=["eager", "lazy"])
+def merge_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test here twice: small manifests merged link by link, and lazily as a large
+    one is (pipeline.LAZY_MERGE), so that both give what is served, shown and checked."""
+    if request.param == "lazy":
+        monkeypatch.setattr(pipeline, "LAZY_MERGE", 0)
+
 
 TEMPLATES = {
     "base.html": "{% push 'base.css' %}{% block body %}{% endblock %}",
@@ -237,3 +249,51 @@ def test_show_names_the_preconnects_source(make_app: AppFactory) -> None:
     lines = FlaskCliRunner(app).invoke(args=["push", "show", "/"]).stdout.splitlines()
     index = lines.index("  <https://cdn.example.com>; rel=preconnect")
     assert lines[index + 1] == "      from PUSH_PRECONNECT: an origin the other links fetch from"
+
+
+def _large_manifest_site(make_app: AppFactory, entries: int) -> Flask:
+    """A page whose flat entries and whose template's group each list ``entries`` assets,
+    one of them also pushed by the page, with a lower weight than the manifest gives it."""
+    document: dict[str, object] = {
+        f"/static/e{index}.js": {"type": "script", "weight": index % 5} for index in range(entries)
+    }
+    document["page.html"] = {f"/static/g{index}.css": {"type": "style"} for index in range(entries)}
+    app = make_app(
+        templates=TEMPLATES,
+        files={"push_manifest.json": json.dumps(document)},
+        PUSH_MANIFEST="push_manifest.json",
+        PUSH_EARLY_HINTS=True,
+    )
+
+    @app.get("/")
+    def page() -> str:
+        push_url("/static/e9.js", title="page")
+        return render_template("page.html")
+
+    return app
+
+
+def test_a_response_merges_only_what_a_large_manifest_shares_with_the_page(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _large_manifest_site(make_app, 20_000)
+    client = app.test_client()
+    first = client.get("/").headers["Link"]  # resolves and orders the manifest, once
+    added = 0
+    add = LinkSet.add
+
+    def counted(self: LinkSet, link: Link, explicit: bool = True) -> None:
+        nonlocal added
+        added += 1
+        add(self, link, explicit)
+
+    monkeypatch.setattr(LinkSet, "add", counted)
+    assert client.get("/").headers["Link"] == first
+    # The page's 4 links (3 recorded, the 4th from the manifest entry it shares), not 40,004.
+    assert added <= 10
+    # The page's own push keeps its title and takes the manifest's weight, 4: mentioned
+    # first, it leads the manifest's other weight-4 entries.
+    assert first.startswith(
+        "</static/e9.js>; rel=preload; as=script; title=page, "
+        "</static/e4.js>; rel=preload; as=script, </static/e14.js>; rel=preload; as=script, "
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.test import TestResponse
 
 from flask_push_templates import PushError, PushTemplates, http2push, push_url
+from flask_push_templates.linkset import RankedLinks
 from flask_push_templates.pushes import AssetPush
 from flask_push_templates.resolver import AssetResolver, expand_endpoint
 from flask_push_templates.state import get_state
@@ -132,7 +134,7 @@ def test_resolved_manifest_links_are_told_apart_when_an_id_is_reused(
         stale = (AssetPush("old.css"),)
         # What a dead tuple whose id the new one reuses would have left behind.
         resolver = get_state(app).resolver
-        resolver._links[(id(pushes), "", "static")] = (stale, (urls.link(stale[0]),))
+        resolver._links[(id(pushes), "", "static")] = RankedLinks((urls.link(stale[0]),), stale)
         assert [link.url for link in urls.links(pushes)] == ["/static/new.css"]
         assert urls.links(pushes) is urls.links(pushes)
 
@@ -147,7 +149,7 @@ def test_remembered_manifest_links_are_bounded(
         urls = get_state(app).resolver.for_request()
         for group in groups:
             urls.links(group)
-        assert [value[0] for value in get_state(app).resolver._links.values()] == [groups[2]]
+        assert [value.pushes for value in get_state(app).resolver._links.values()] == [groups[2]]
 
 
 @pytest.mark.parametrize(
@@ -476,3 +478,72 @@ def test_an_unknown_endpoint_leaves_the_push_out_and_logs_it_once(
     # push_url() must return a URL: it says why it cannot.
     with pytest.raises(PushError, match=r"'shop\.static' names no endpoint"):
         client.get("/url")
+
+
+def test_remembered_manifest_links_go_with_the_manifest_version(make_app: AppFactory) -> None:
+    app = make_app(
+        files={"m.json": '{"/a.css": {}}'}, PUSH_MANIFEST="m.json", TEMPLATES_AUTO_RELOAD=True
+    )
+    app.add_url_rule("/", "page", lambda: "<p>page</p>")
+    client = app.test_client()
+    resolver = get_state(app).resolver
+
+    def remembered() -> list[list[str]]:
+        return [[link.url for link in ranked.links] for ranked in resolver._links.values()]
+
+    assert targets_of(client.get("/")) == ["/a.css"]
+    assert remembered() == [["/a.css"]]
+    (Path(app.root_path) / "m.json").write_text('{"/b.css": {}}')
+    os.utime(Path(app.root_path) / "m.json", ns=(1, 1))  # a new stamp on coarse clocks too
+    assert targets_of(client.get("/")) == ["/b.css"]
+    assert remembered() == [["/b.css"]]  # the old version's links are not kept alive
+    with app.test_request_context("/"):
+        # A request that read the manifests before the change remembers nothing of them.
+        stale = (AssetPush("/c.css"),)
+        resolver.for_request().ranked(stale, version=0)
+    assert remembered() == [["/b.css"]]
+
+
+def test_remembered_manifest_links_are_bounded_in_number_of_links(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(AssetResolver, "MAX_LINKS", 3)
+    app = make_app()
+    with app.test_request_context("/"):
+        urls = get_state(app).resolver.for_request()
+        two = (AssetPush("a.css"), AssetPush("b.css"))
+        urls.ranked(two)
+        urls.ranked((AssetPush("c.css"),))
+        urls.ranked((AssetPush("d.css"), AssetPush("e.css")))  # 5 in all: starts over
+        too_many = tuple(AssetPush(f"{index}.css") for index in range(4))
+        assert [link.url for link in urls.links(too_many)] == [f"/static/{i}.css" for i in range(4)]
+        remembered = get_state(app).resolver._links.values()
+        assert [len(ranked.links) for ranked in remembered] == [2]
+
+
+def test_a_large_manifests_ordered_links_are_remembered_per_script_root(
+    make_app: AppFactory,
+) -> None:
+    # 1,000 entries: merged lazily, from links resolved and ordered once per script root.
+    manifest = {"//cdn.example/x.js": {"weight": 3}}  # its scheme is the page's
+    manifest.update({f"/static/{index}.css": {"weight": index % 4} for index in range(1000)})
+    app = make_app(files={"m.json": json.dumps(manifest)}, PUSH_MANIFEST="m.json")
+    app.add_url_rule("/", "page", lambda: "<p>page</p>")
+    client = app.test_client()
+    for _ in range(2):
+        for root, host in (("", "a.example"), ("/shop", "b.example"), ("/app", "cdn.example")):
+            response = client.get(
+                "/", environ_overrides={"SCRIPT_NAME": root}, base_url=f"http://{host}"
+            )
+            targets = targets_of(response)
+            # The CDN needs a preconnect, except on a page of its own origin (the preconnect
+            # is worked out per request: the host is in no remembered key).
+            preconnect = [] if host == "cdn.example" else ["http://cdn.example"]
+            assert targets[: len(preconnect) + 3] == [
+                *preconnect,
+                "//cdn.example/x.js",
+                f"{root}/static/3.css",
+                f"{root}/static/7.css",
+            ]
+            assert all(t.startswith(f"{root}/static/") for t in targets[len(preconnect) + 1 :])
+    assert len(get_state(app).resolver._links) == 3
