@@ -247,3 +247,170 @@ def test_known_and_custom_attributes_are_not_typos(name: str) -> None:
     # Known names, and parameters that resemble none (a CDN's own): RFC 8288 allows them.
     assert misspelled_attribute(name) is None
     assert attribute_typos([name]) == []
+
+
+# --- every refusal and every attribute, exactly ---------------------------------------------
+
+_SURROGATE = "which no URL or header can carry"
+
+
+@pytest.mark.parametrize(
+    ("url", "destination", "attributes", "message"),
+    [
+        (
+            "/x.unknown",
+            None,
+            {},
+            "cannot infer a destination from the file extension; give one "
+            "of: document, fetch, font, image, module, script, style, track",
+        ),
+        (
+            "/x.css",
+            "stylesheet",
+            {},
+            "unknown destination 'stylesheet'; accepted: document, "
+            "fetch, font, image, module, script, style, track",
+        ),
+        (
+            "/x.css",
+            None,
+            {"rel": "icon"},
+            "unknown rel 'icon'; accepted: preload, "
+            "modulepreload, prefetch, preconnect, dns-prefetch",
+        ),
+        ("/x.css", None, {"weight": "high"}, "weight must be a number, not 'high'"),
+        ("/x.css", None, {"weight": True}, "weight must be a number, not True"),
+        ("/x.css", None, {"weight": 10**400}, "weight has 401 digits: too large for a number"),
+        ("/x.css", None, {"weight": math.nan}, "weight must be a finite number, not nan"),
+        (
+            "/x.css",
+            None,
+            {"crossorigin": "yes"},
+            "crossorigin='yes' is not valid; use True "
+            "(bare), 'anonymous' or 'use-credentials', or False to omit it",
+        ),
+        (
+            "/x.css",
+            None,
+            {"nonce": "a\r\nSet-Cookie: x=1"},
+            "nonce='a\\r\\nSet-Cookie: x=1' "
+            "contains a control or non-ASCII character; attribute values must be printable ASCII",
+        ),
+        ("/x.css", None, {"bad name": "1"}, "attribute name 'bad name' is not an RFC 9110 token"),
+        ("/x.css", None, {"href": "/y"}, "'href' cannot be given as an attribute"),
+        ("/x.css", None, {"as": 5}, "as must be a string, not 5"),
+        ("/x.css", "style", {"as": "script"}, "destination given twice ('style' and as=)"),
+        (
+            "/x.css",
+            None,
+            {"rel": "preload", "REL": "preload"},
+            "attribute 'REL' is given twice (names ignore case)",
+        ),
+        (
+            "/x.html",
+            "document",
+            {"rel": "preload"},
+            "browsers reject rel=preload for a document; use rel=prefetch",
+        ),
+        (
+            "https://x",
+            "style",
+            {"rel": "preconnect"},
+            "rel=preconnect names an origin and takes no destination",
+        ),
+        (
+            "/x.css",
+            None,
+            {"media": ["print"]},
+            "attribute 'media' must be a string, number or boolean, not list",
+        ),
+        (
+            "/x.css",
+            None,
+            {"title": "\ud800"},
+            f"attribute 'title' '\\ud800' holds a lone surrogate, {_SURROGATE}",
+        ),
+        (
+            "/x.css",
+            None,
+            {"x\udfff": True},
+            f"an attribute name 'x\\udfff' holds a lone surrogate, {_SURROGATE}",
+        ),
+        ("/x.css", None, {5: "x"}, "an attribute name must be a string, not int"),
+        ("/x.css", 5, {}, "the destination must be a string, not int"),
+        ("/x.css", "\ud800", {}, f"the destination '\\ud800' holds a lone surrogate, {_SURROGATE}"),
+    ],
+)
+def test_each_refusal_names_the_push_the_value_and_the_choices(
+    url: str, destination: Any, attributes: dict[Any, Any], message: str
+) -> None:
+    with pytest.raises(PushError) as error:
+        build_link(url, destination, attributes.items())
+    assert str(error.value) == f"push of {url!r}: {message}"
+
+
+def test_a_url_that_is_no_string_or_holds_a_surrogate_is_named() -> None:
+    with pytest.raises(PushError) as error:
+        build_link(5)  # type: ignore[arg-type]
+    assert str(error.value) == "push of 5: the URL must be a string, not int"
+    with pytest.raises(PushError) as error:
+        build_link("/a\ud800.css")
+    assert str(error.value) == (
+        f"push of '/a\\ud800.css': the URL '/a\\ud800.css' holds a lone surrogate, {_SURROGATE}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "destination", "attributes", "header_value"),
+    [
+        ("x.js", None, {"as": "style"}, "<x.js>; rel=preload; as=style"),
+        (
+            "f.woff2",
+            None,
+            {"type": "font/ttf"},
+            '<f.woff2>; rel=preload; as=font; crossorigin; type="font/ttf"',
+        ),
+        (
+            "f.woff2",
+            None,
+            {"type": None},
+            '<f.woff2>; rel=preload; as=font; crossorigin; type="font/woff2"',
+        ),
+        (
+            "f.woff2",
+            None,
+            {"crossorigin": None},
+            '<f.woff2>; rel=preload; as=font; type="font/woff2"',
+        ),
+        ("m.js", "script", {"rel": "modulepreload"}, "<m.js>; rel=modulepreload; crossorigin"),
+        ("m.mjs", None, {"rel": "prefetch"}, "<m.mjs>; rel=prefetch; as=script; crossorigin"),
+        ("a.css", None, {"REL": "prefetch"}, "<a.css>; rel=prefetch; as=style"),
+        ("a.css", None, {"nopush": True}, "<a.css>; rel=preload; as=style; nopush"),
+        (
+            "a.css",
+            None,
+            {"crossorigin": "use-credentials"},
+            "<a.css>; rel=preload; as=style; crossorigin=use-credentials",
+        ),
+        ("a.css", None, {"crossorigin": ""}, "<a.css>; rel=preload; as=style; crossorigin"),
+        (
+            "a.css",
+            None,
+            {"media": "print", "title": True, "x": False, "y": None},
+            "<a.css>; rel=preload; as=style; media=print; title",
+        ),
+    ],
+)
+def test_each_attribute_lands_in_the_link_as_html_and_rfc_8288_spell_it(
+    url: str, destination: str | None, attributes: dict[str, Any], header_value: str
+) -> None:
+    built = build_link(url, destination, attributes.items())
+    assert built.header_value == header_value
+    assert parse_link_header(built.header_value)[0].target == url
+    assert built.nopush is bool(attributes.get("nopush"))
+
+
+def test_a_weight_is_kept_as_a_float_and_not_written() -> None:
+    built = build_link("a.css", None, [("weight", 2)])
+    assert (built.weight, built.header_value) == (2.0, "<a.css>; rel=preload; as=style")
+    assert build_link("a.css").weight == 1.0
