@@ -153,3 +153,81 @@ def test_a_cached_views_hit_keeps_its_view_manifest_links(make_app: AppFactory) 
     assert targets_of(client.get("/")) == ["/static/a.css", "/static/v.js"]
     for _ in range(2):  # hits: no template runs
         assert targets_of(client.get("/")) == ["/static/v.js"]
+
+
+# --- edges a broken implementation would get wrong ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "targets"),
+    [
+        ("<>; rel=x, </b.css>", ["", "/b.css"]),  # an empty target is still one
+        ("  ,\t,</a.css>", ["/a.css"]),  # separators of empty elements, one at a time
+        ("</a>,</b>", ["/a", "/b"]),  # no space after the comma
+        ('title="a\\"b, </x.css>", </y.css>', ["/y.css"]),  # an escaped quote stays inside
+        ("</a.css", []),  # never closed: no target
+        ("x=1, </c.css>", ["/c.css"]),  # not a link-value: skipped to the next comma
+    ],
+)
+def test_link_targets_at_the_edges(value: str, targets: list[str]) -> None:
+    from flask_push_templates.headers import link_targets
+
+    assert list(link_targets(value)) == targets
+
+
+@pytest.mark.parametrize(
+    ("status", "content_type", "gets_links"),
+    [
+        (200, "text/html; charset=utf-8", True),
+        (299, "text/html", True),
+        (300, "text/html", False),
+        (199, "text/html", False),
+        # Only the parameters go: the first ';' ends the mimetype, not the last.
+        (200, "text/html; a=b; charset=utf-8", True),
+        (200, "TEXT/HTML", True),
+        (200, None, False),  # no Content-Type at all: not a page
+    ],
+)
+def test_which_responses_get_links(
+    make_app: AppFactory, status: int, content_type: str | None, gets_links: bool
+) -> None:
+    app = make_app()
+
+    @app.route("/")
+    def index() -> Response:
+        push_url("a.css")
+        response = Response("<p>", status=status)
+        del response.headers["Content-Type"]
+        if content_type is not None:
+            response.headers["Content-Type"] = content_type
+        return response
+
+    response = app.test_client().get("/")
+    assert (response.headers.get("Link") == "</static/a.css>; rel=preload; as=style") is gets_links
+
+
+def test_the_budget_warning_names_each_endpoint_once_and_the_first_five_left_out(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(PUSH_MAX_LINKS=1)
+
+    def pushes(count: int) -> str:
+        for n in range(count):
+            push_url(f"c{n}.css")
+        return "<p>"
+
+    app.add_url_rule("/six", "six", lambda: pushes(7))
+    app.add_url_rule("/five", "five", lambda: pushes(6))
+    with caplog.at_level(logging.WARNING):
+        for path in ("/six", "/six", "/five"):
+            app.test_client().get(path)
+    assert [record.getMessage() for record in caplog.records] == [
+        "six: 6 of 7 links left out of the Link header (PUSH_MAX_LINKS=1, "
+        "PUSH_MAX_HEADER_BYTES=2048, 0 bytes of it taken by the view's own Link fields); "
+        "left out, as they did not fit: /static/c1.css, /static/c2.css, /static/c3.css, "
+        "/static/c4.css, /static/c5.css, ...",
+        "five: 5 of 6 links left out of the Link header (PUSH_MAX_LINKS=1, "
+        "PUSH_MAX_HEADER_BYTES=2048, 0 bytes of it taken by the view's own Link fields); "
+        "left out, as they did not fit: /static/c1.css, /static/c2.css, /static/c3.css, "
+        "/static/c4.css, /static/c5.css",
+    ]
