@@ -3,12 +3,15 @@
 A page's links come from these sources, in this order of mention (:func:`link_sources`):
 
 1. what the page recorded (views and templates: tags, ``push_url()``, ``push_url_for()``);
-2. the ``@http2push`` manifests of its view;
-3. when its body is not rendered yet (a streamed page, a 103 Early Hint), the constant
+2. for a cached copy of a page (a cache hit, which renders nothing), what that page
+   recorded when it rendered, its pushes made again for this request (:mod:`.page_memory`);
+   its templates and view manifests count as the page's own in the sources below;
+3. the ``@http2push`` manifests of its view;
+4. when its body is not rendered yet (a streamed page, a 103 Early Hint), the constant
    pushes that certainly run in its templates, read from their source;
-4. the ``PUSH_MANIFEST`` groups of the templates it rendered, and of the templates those
+5. the ``PUSH_MANIFEST`` groups of the templates it rendered, and of the templates those
    extend or include;
-5. the ``PUSH_MANIFEST`` entries for every page.
+6. the ``PUSH_MANIFEST`` entries for every page.
 
 They are merged by URL (:class:`~.linkset.LinkSet`), ordered by weight, led by a
 ``rel=preconnect`` for each other origin they name (:func:`preconnects`), then prepared for
@@ -37,6 +40,7 @@ from .state import PushState
 
 #: The kinds of :class:`LinkSource`, in merge order.
 RECORDED = "recorded"
+CACHED_PAGE = "cached page"
 VIEW_MANIFEST = "view manifest"
 CONSTANT_PUSHES = "constant pushes"
 MANIFEST_GROUP = "manifest group"
@@ -70,21 +74,28 @@ def link_sources(
     origins = None if page.provenance is None else page.provenance.by_url
     yield LinkSource(RECORDED, page.links, origins=origins)
     urls = page.urls
-    for path in page.view_manifests:
+    templates, view_manifests = page.templates, page.view_manifests
+    cached = page.cached
+    if cached is not None:
+        yield LinkSource(CACHED_PAGE, cached.links, templates=tuple(cached.templates))
+        templates = [*templates, *cached.templates]
+        view_manifests = [*view_manifests]
+        view_manifests.extend(p for p in cached.view_manifests if p not in view_manifests)
+    for path in view_manifests:
         manifest = state.manifests.get(path, env.auto_reload)
         if manifest is not None:
             yield LinkSource(VIEW_MANIFEST, urls.links(manifest.entries), path)
     if not body_rendered:
-        pushes = state.templates.certain_pushes(env, page.templates)
+        pushes = state.templates.certain_pushes(env, templates)
         links = [link for push in pushes for link in urls.push_links(push)]
-        yield LinkSource(CONSTANT_PUSHES, links, templates=tuple(page.templates))
+        yield LinkSource(CONSTANT_PUSHES, links, templates=tuple(templates))
     if state.manifest_path is None:
         return
     app_manifest = state.manifests.get(state.manifest_path, env.auto_reload)
     if app_manifest is None:
         return
     if app_manifest.groups:
-        for name in state.templates.closure(env, page.templates):
+        for name in state.templates.closure(env, templates):
             group = app_manifest.groups.get(name)
             if group is not None:
                 yield LinkSource(
@@ -97,7 +108,12 @@ def collect_links(
     app: Flask, state: PushState, page: PageRecord, body_rendered: bool = True
 ) -> LinkSet:
     """Every link of ``page``, merged, in order of mention."""
-    if body_rendered and not page.view_manifests and state.manifest_path is None:
+    if (
+        body_rendered
+        and not page.view_manifests
+        and state.manifest_path is None
+        and page.cached is None
+    ):
         return page.links  # the common case: nothing to merge, the record is the answer
     return merge(link_sources(app, state, page, body_rendered))
 
@@ -109,7 +125,10 @@ def merge(sources: Iterator[LinkSource]) -> LinkSet:
     # explicit attributes (manifest entries are written deliberately: they count as explicit).
     links = recorded.links.copy() if isinstance(recorded.links, LinkSet) else LinkSet()
     for source in sources:
-        links.update(source.links)
+        if isinstance(source.links, LinkSet):
+            links.include(source.links)  # a cached page's record, merged as the page's own
+        else:
+            links.update(source.links)
     return links
 
 
