@@ -28,7 +28,7 @@ from .jinja_ext import (
     VITE_HTML_ATTRIBUTE,
     PushExtension,
 )
-from .manifest import Manifest, ManifestStore
+from .manifest import Manifest
 from .recording import page_record, record_push, recorded_page
 from .resolver import endpoint_problem
 from .settings import DEFAULTS, Settings, unknown_keys
@@ -105,7 +105,7 @@ class PushTemplates:
             watch.require(state.settings.static_endpoint, "PUSH_STATIC_ENDPOINT", ConfigError)
         if state.vite is not None:
             _load_vite_manifest(state.vite)
-        app.view_functions = _ManifestCheckingViews(app, state.manifests, app.view_functions, watch)
+        app.view_functions = _ManifestCheckingViews(app, state, app.view_functions, watch)
         app.extensions[EXTENSION_KEY] = state
         install_early_hints(app, state)
 
@@ -128,14 +128,16 @@ class PushTemplates:
 class _ManifestCheckingViews(dict[str, Any]):
     """``app.view_functions`` that loads the ``@http2push`` manifest of each view as it is
     registered, so that a broken one is an error at start-up whatever the order of
-    ``init_app``, routes and blueprints (Flask registers every view through this dict)."""
+    ``init_app``, routes and blueprints (Flask registers every view through this dict), and
+    tells the page memory which views are cached (page_memory.py)."""
 
     def __init__(
-        self, app: Flask, manifests: ManifestStore, views: dict[str, Any], watch: _EndpointWatch
+        self, app: Flask, state: PushState, views: dict[str, Any], watch: _EndpointWatch
     ) -> None:
         super().__init__()
         self._app = app
-        self._manifests = manifests
+        self._manifests = state.manifests
+        self._memory = state.page_memory
         self._watch = watch
         for endpoint, view in views.items():
             self[endpoint] = view
@@ -145,6 +147,7 @@ class _ManifestCheckingViews(dict[str, Any]):
         if manifest is not None:
             self._watch.require_manifest(self._manifests.load(manifest))
         super().__setitem__(endpoint, view)
+        self._memory.view_registered(endpoint, view)
         self._watch.registered(endpoint)
 
 

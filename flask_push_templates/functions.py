@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 from .csp import request_nonce, with_nonce
 from .errors import PushError
 from .pipeline import collect_links, header_candidates
-from .recording import page_record, record_link, record_push
+from .recording import page_record, record_endpoint_push, record_push
 from .state import get_state
 from .vite import ViteFile
 
@@ -56,11 +56,7 @@ def push_url_for(endpoint: str, **values: Any) -> str:
         if name.startswith("_") and name not in _URL_FOR_OPTIONS
     }
     destination = attributes.pop("as", None)
-    record = page_record()
-    urls = record.urls if record is not None else get_state(current_app).resolver.for_request()
-    url = urls.endpoint_url(endpoint, values)
-    record_link(url, destination, attributes, record)
-    return url
+    return record_endpoint_push(endpoint, values, destination, attributes)
 
 
 def push_link_tags() -> Markup:

@@ -23,6 +23,7 @@ from flask import Flask, Response, request
 
 from . import push_once
 from .links import Link, serialize_links
+from .page_memory import PageKey, PageMemory, page_key
 from .pipeline import (
     collect_links,
     field_size,
@@ -117,6 +118,11 @@ def add_link_header(
     """Add the page's links to ``response`` if it is one that gets them."""
     if not wants_links(response, state):
         return response
+    memory = state.page_memory
+    if memory.active and not response.is_streamed:
+        endpoint = request.endpoint
+        if endpoint is not None and memory.caches(endpoint):
+            page = remember_or_recall(memory, page_key(endpoint, response.get_data()), page)
     if page is None:
         if state.manifest_path is None:
             return response  # nothing pushed, and no manifest to name anything
@@ -164,6 +170,32 @@ def add_link_header(
     if pushed_before is not None:
         push_once.save(response, settings, pushed_before, kept, max_bytes=budget - 2)
     return response
+
+
+def remember_or_recall(
+    memory: PageMemory, key: PageKey, page: PageRecord | None
+) -> PageRecord | None:
+    """``page``, remembered if it rendered templates; if it rendered none (a cache hit) and
+    its body is a remembered page's, made the record of a copy of that page.
+
+    A page that rendered no named template but pushed (``render_template_string``, a
+    view's own ``push_url()``) is remembered when its body is not already: a hit whose
+    ``before_request`` hook pushed must not overwrite the page it is a copy of.
+    """
+    if page is not None and page.templates:
+        memory.remember(key, page.remembered())
+        return page
+    remembered = memory.recall(key)
+    if remembered is None:
+        if page is not None and page.pushes:
+            memory.remember(key, page.remembered())
+        return page
+    if page is None:
+        page = page_record()
+        if page is None:
+            return None
+    page.copy_of(remembered)
+    return page
 
 
 def _cookie_reserve(

@@ -55,6 +55,12 @@ class LinkSet:
         for link in links:
             self.add(link, explicit)
 
+    def include(self, other: LinkSet) -> None:
+        """Add the links of ``other``, each as explicit as it was there."""
+        explicit = other._explicit
+        for url, link in other._links.items():
+            self.add(link, url in explicit)
+
     def __iter__(self) -> Iterator[Link]:
         return iter(self._links.values())
 

@@ -3,12 +3,15 @@
 A page's links come from these sources, in this order of mention (:func:`link_sources`):
 
 1. what the page recorded (views and templates: tags, ``push_url()``, ``push_url_for()``);
-2. the ``@http2push`` manifests of its view;
-3. when its body is not rendered yet (a streamed page, a 103 Early Hint), the constant
+2. for a cached copy of a page (a cache hit, which renders nothing), what that page
+   recorded when it rendered, its pushes made again for this request (:mod:`.page_memory`);
+   its templates and view manifests count as the page's own in the sources below;
+3. the ``@http2push`` manifests of its view;
+4. when its body is not rendered yet (a streamed page, a 103 Early Hint), the constant
    pushes that certainly run in its templates, read from their source;
-4. the ``PUSH_MANIFEST`` groups of the templates it rendered, and of the templates those
+5. the ``PUSH_MANIFEST`` groups of the templates it rendered, and of the templates those
    extend or include;
-5. the ``PUSH_MANIFEST`` entries for every page.
+6. the ``PUSH_MANIFEST`` entries for every page.
 
 They are merged by URL (:class:`~.linkset.LinkSet`), ordered by weight, led by a
 ``rel=preconnect`` for each other origin they name (:func:`preconnects`), then prepared for
@@ -43,6 +46,7 @@ from .state import PushState
 
 #: The kinds of :class:`LinkSource`, in merge order.
 RECORDED = "recorded"
+CACHED_PAGE = "cached page"
 VIEW_MANIFEST = "view manifest"
 CONSTANT_PUSHES = "constant pushes"
 MANIFEST_GROUP = "manifest group"
@@ -81,14 +85,21 @@ def link_sources(
     yield LinkSource(RECORDED, page.links, origins=origins)
     urls = page.urls
     manifests = state.manifests
-    for path in page.view_manifests:
+    templates, view_manifests = page.templates, page.view_manifests
+    cached = page.cached
+    if cached is not None:
+        yield LinkSource(CACHED_PAGE, cached.links, templates=tuple(cached.templates))
+        templates = [*templates, *cached.templates]
+        view_manifests = [*view_manifests]
+        view_manifests.extend(p for p in cached.view_manifests if p not in view_manifests)
+    for path in view_manifests:
         manifest = manifests.get(path, env.auto_reload)
         if manifest is not None:
             yield _manifest_source(VIEW_MANIFEST, urls, manifest.entries, manifests.version, path)
     if not body_rendered:
-        pushes = state.templates.certain_pushes(env, page.templates)
+        pushes = state.templates.certain_pushes(env, templates)
         links = [link for push in pushes for link in urls.push_links(push)]
-        yield LinkSource(CONSTANT_PUSHES, links, templates=tuple(page.templates))
+        yield LinkSource(CONSTANT_PUSHES, links, templates=tuple(templates))
     if state.manifest_path is None:
         return
     app_manifest = manifests.get(state.manifest_path, env.auto_reload)
@@ -98,7 +109,7 @@ def link_sources(
     # (what resolved it is then forgotten: RequestUrls.ranked).
     version = manifests.version
     if app_manifest.groups:
-        for name in state.templates.closure(env, page.templates):
+        for name in state.templates.closure(env, templates):
             group = app_manifest.groups.get(name)
             if group is not None:
                 yield _manifest_source(
@@ -128,7 +139,12 @@ def collect_links(
     app: Flask, state: PushState, page: PageRecord, body_rendered: bool = True
 ) -> PageLinks:
     """Every link of ``page``, merged."""
-    if body_rendered and not page.view_manifests and state.manifest_path is None:
+    if (
+        body_rendered
+        and not page.view_manifests
+        and state.manifest_path is None
+        and page.cached is None
+    ):
         return page.links  # the common case: nothing to merge, the record is the answer
     return merge(link_sources(app, state, page, body_rendered))
 
@@ -151,6 +167,13 @@ def merge(sources: Iterable[LinkSource]) -> PageLinks:
     recorded = next(sources)
     first = recorded.links if isinstance(recorded.links, LinkSet) else LinkSet()
     rest = list(sources)
+    cached = rest[0].links if rest else None
+    if isinstance(cached, LinkSet):
+        # A cached page's record (it comes right after the page's own): merged as the
+        # page's own, keeping which of its links were given explicitly.
+        first = first.copy()
+        first.include(cached)
+        del rest[0]
     if sum(len(source.links) for source in rest if source.ranked is not None) < LAZY_MERGE:
         links = first.copy()
         for source in rest:

@@ -8,15 +8,16 @@ rendered. The 103 Early Hints make one for a page that has not run yet
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import current_app, g, has_app_context, has_request_context
+from flask import current_app, g, has_app_context, has_request_context, request
 
 from .attributes import build_link
 from .errors import PushError
 from .links import Link
 from .linkset import LinkSet
+from .page_memory import PushMade, RememberedPage
 from .pushes import UnresolvableAsset, check_endpoint
 from .resolver import RequestUrls
 from .state import PushState, get_state
@@ -55,10 +56,23 @@ class Provenance:
 class PageRecord:
     """The pushes, view manifests and rendered templates of one page."""
 
-    __slots__ = ("links", "provenance", "state", "templates", "urls", "view_manifests")
+    __slots__ = (
+        "cached",
+        "links",
+        "provenance",
+        "pushes",
+        "state",
+        "templates",
+        "urls",
+        "view_manifests",
+    )
 
     def __init__(self, state: PushState, urls: RequestUrls) -> None:
         self.links = LinkSet()
+        #: The pushes made, before their URLs were built, for a page that may be
+        #: remembered (page_memory.py; :func:`page_record` decides); ``None``: not kept,
+        #: so that a push on any other page costs nothing more.
+        self.pushes: list[PushMade] | None = None
         self.view_manifests: list[str] = []
         self.templates: list[str] = []
         #: The app's state and the request's resolver, looked up once per page rather than
@@ -66,6 +80,9 @@ class PageRecord:
         self.state = state
         self.urls = urls
         self.provenance: Provenance | None = None
+        #: For a cached copy of a remembered page (page_memory.py): that page's record,
+        #: its pushes made again in this request.
+        self.cached: PageRecord | None = None
 
     @classmethod
     def predicted(
@@ -77,6 +94,20 @@ class PageRecord:
         record.templates = templates
         record.view_manifests = view_manifests
         return record
+
+    def remembered(self) -> RememberedPage:
+        """What this page recorded, before any URL was built: what a cached copy needs."""
+        pushes = tuple(self.pushes or ())
+        return RememberedPage(pushes, tuple(self.templates), tuple(self.view_manifests))
+
+    def copy_of(self, page: RememberedPage) -> None:
+        """Make this the record of a cached copy of ``page``: its pushes made again for
+        this request (:attr:`cached`)."""
+        record = PageRecord(self.state, self.urls)
+        replay(page.pushes, record)
+        record.templates = list(page.templates)
+        record.view_manifests = list(page.view_manifests)
+        self.cached = record
 
 
 def page_record() -> PageRecord | None:
@@ -90,6 +121,11 @@ def page_record() -> PageRecord | None:
     if record is None:
         state = get_state(current_app._get_current_object())  # type: ignore[attr-defined]
         record = PageRecord(state, state.resolver.for_request())
+        memory = state.page_memory
+        if memory.active:
+            endpoint = request.endpoint
+            if endpoint is not None and memory.caches(endpoint):
+                record.pushes = []
         setattr(real_g, _G_ATTRIBUTE, record)
     return record
 
@@ -131,6 +167,8 @@ def record_push(
         raise PushError(
             f"push of {asset!r}: a static file name becomes a URL only in a Flask app context"
         )
+    if record is not None and record.pushes is not None:
+        record.pushes.append((_push_again, asset, destination, attributes, origin, endpoint))
     try:
         return _record(urls, asset, destination, attributes, record, origin, endpoint)
     except UnresolvableAsset as error:
@@ -140,6 +178,56 @@ def record_push(
         # every page.
         get_state(current_app).resolver.left_out(error)
         return ""
+
+
+def _push_again(
+    record: PageRecord,
+    asset: str,
+    destination: str | None,
+    attributes: Mapping[str, Any],
+    origin: str | None,
+    endpoint: str | None,
+) -> None:
+    _record(record.urls, asset, destination, attributes, record, origin, endpoint)
+
+
+def record_endpoint_push(
+    endpoint: str, values: dict[str, Any], destination: Any, attributes: Mapping[str, Any]
+) -> str:
+    """Record a push of ``url_for(endpoint, **values)``; return its URL (``push_url_for()``'s
+    body)."""
+    record = page_record()
+    if record is None:
+        url = get_state(current_app).resolver.for_request().endpoint_url(endpoint, values)
+        record_link(url, destination, attributes)
+        return url
+    if record.pushes is not None:
+        record.pushes.append((_push_endpoint, endpoint, values, destination, attributes))
+    return _push_endpoint(record, endpoint, values, destination, attributes)
+
+
+def _push_endpoint(
+    record: PageRecord,
+    endpoint: str,
+    values: dict[str, Any],
+    destination: Any,
+    attributes: Mapping[str, Any],
+) -> str:
+    url = record.urls.endpoint_url(endpoint, values)
+    record_link(url, destination, attributes, record)
+    return url
+
+
+def replay(pushes: Iterable[PushMade], record: PageRecord) -> None:
+    """Make ``pushes`` again in ``record``, for its request; a push that fails is left out,
+    as it was from the page (a tag's) or as it broke it (the page was served all the same)."""
+    for make, *arguments in pushes:
+        try:
+            make(record, *arguments)
+        except UnresolvableAsset as error:
+            record.state.resolver.left_out(error)
+        except PushError:
+            continue
 
 
 def _record(

@@ -75,6 +75,11 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_VITE_BASE": None,
     "PUSH_VITE_IMPORT_MAP": False,
     "PUSH_VITE_PREFETCH": False,
+    # Cached views (page_memory.py): how many pages a process remembers the pushes of, so
+    # that a cache hit gets its render's links; the endpoints cached by other means than
+    # Flask-Caching's decorators (found by themselves): names or fnmatch patterns ("*").
+    "PUSH_CACHED_PAGES": 1024,
+    "PUSH_CACHED_ENDPOINTS": (),
     # The crawl of the flask push commands (cli/crawl.py). Routes never requested unasked:
     # endpoint names, paths or fnmatch patterns of either ("admin.*", "/admin/*").
     "PUSH_CRAWL_EXCLUDE": (),
@@ -141,6 +146,8 @@ class Settings:
     vite_base: str | None
     vite_import_map: bool
     vite_prefetch: bool
+    cached_pages: int
+    cached_endpoints: tuple[str, ...]
     crawl_exclude: tuple[str, ...]
     #: A callable taking the test client, its dotted path, or ``None``.
     crawl_client: Callable[[Any], None] | str | None
@@ -230,6 +237,18 @@ class Settings:
             ),
             vite_import_map=get("PUSH_VITE_IMPORT_MAP", _is_bool, "True or False"),
             vite_prefetch=get("PUSH_VITE_PREFETCH", _is_bool, "True or False"),
+            cached_pages=get(
+                "PUSH_CACHED_PAGES",
+                lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+                "a whole number of pages of at least 0 (0: none are remembered)",
+            ),
+            cached_endpoints=tuple(
+                get(
+                    "PUSH_CACHED_ENDPOINTS",
+                    _is_text_list,
+                    "a list of endpoint names or patterns such as ['blog.*'] ('*': all)",
+                )
+            ),
             crawl_exclude=tuple(
                 get(
                     "PUSH_CRAWL_EXCLUDE",

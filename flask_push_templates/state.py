@@ -9,6 +9,7 @@ from flask import Flask
 
 from .learning import EarlyHintsState
 from .manifest import ManifestStore
+from .page_memory import PageMemory
 from .resolver import AssetResolver
 from .settings import Settings
 from .templates import TemplateFacts
@@ -50,6 +51,8 @@ class PushState:
         self.manifest_path = (
             None if settings.manifest is None else os.path.join(root_path, settings.manifest)
         )
+        #: What rendered pages pushed, for their cached copies (page_memory.py).
+        self.page_memory = PageMemory(settings.cached_pages, settings.cached_endpoints)
         #: What 103 Early Hints have learned; ``None`` unless ``PUSH_EARLY_HINTS`` is on.
         self.early_hints: EarlyHintsState | None = None
         #: Endpoints already warned about links left out of their header.

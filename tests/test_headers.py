@@ -134,27 +134,6 @@ def test_link_targets_reads_quoted_strings_as_strings() -> None:
     assert normalized_target("/%7e.css") == "/~.css"
 
 
-def test_a_cached_views_hit_keeps_its_view_manifest_links(make_app: AppFactory) -> None:
-    # README's recipe for Flask-Caching: @http2push outside @cache.cached runs on hits too.
-    from flask_caching import Cache
-
-    from flask_push_templates import http2push
-
-    app = make_app(files={"view.json": '{"/static/v.js": {}}'}, CACHE_TYPE="SimpleCache")
-    cache = Cache(app)
-
-    @app.route("/")
-    @http2push("view.json")
-    @cache.cached(timeout=60)
-    def index() -> str:
-        return render_template_string("{% push 'a.css' %}<p>")
-
-    client = app.test_client()
-    assert targets_of(client.get("/")) == ["/static/a.css", "/static/v.js"]
-    for _ in range(2):  # hits: no template runs
-        assert targets_of(client.get("/")) == ["/static/v.js"]
-
-
 # --- edges a broken implementation would get wrong ------------------------------------------
 
 

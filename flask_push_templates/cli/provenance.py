@@ -25,6 +25,7 @@ from jinja2 import Template
 
 from ..early_hints import hint_header
 from ..pipeline import (
+    CACHED_PAGE,
     CONSTANT_PUSHES,
     MANIFEST,
     MANIFEST_GROUP,
@@ -210,6 +211,9 @@ def describe(source: LinkSource) -> str:
     """A pipeline source as ``flask push show`` names it."""
     if source.kind == VIEW_MANIFEST:
         return f"@http2push manifest {display_path(source.path or '')}"
+    if source.kind == CACHED_PAGE:
+        rendered = ", ".join(source.templates) or "no template"
+        return f"the cached page's pushes (remembered from its render of {rendered})"
     if source.kind == CONSTANT_PUSHES:
         return f"{{% push %}} in {', '.join(source.templates)} (read before streaming)"
     if source.kind == MANIFEST_GROUP:
