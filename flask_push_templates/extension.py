@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, Response, current_app
-from flask.signals import before_render_template
-from jinja2 import Template
 
 from .cli import push_cli
 from .decorator import view_manifest_path
@@ -29,7 +27,7 @@ from .jinja_ext import (
     PushExtension,
 )
 from .manifest import Manifest
-from .recording import page_record, record_push, recorded_page
+from .recording import record_push, record_rendered_templates, recorded_page
 from .resolver import endpoint_problem
 from .settings import DEFAULTS, Settings, unknown_keys
 from .state import EXTENSION_KEY, PushState
@@ -119,9 +117,7 @@ class PushTemplates:
         app.add_template_global(push_url_for, "push_url_for")
         app.add_template_global(push_link_tags, "push_link_tags")
         app.after_request(_add_link_header)
-        # weak=False: the receiver is a module function, but blinker would otherwise hold it
-        # weakly; connecting with the app as sender keeps other apps' renders out.
-        before_render_template.connect(_record_template, app, weak=False)
+        record_rendered_templates(app.jinja_env)
         app.cli.add_command(push_cli)  # flask push manifest / check / show
 
 
@@ -244,12 +240,6 @@ def _is_absent(path: str) -> bool:
     except OSError:
         return False
     return False
-
-
-def _record_template(sender: Flask, template: Template, **extra: Any) -> None:
-    page = page_record()
-    if page is not None and template.name is not None:
-        page.templates.append(template.name)
 
 
 def _add_link_header(response: Response) -> Response:
