@@ -78,11 +78,8 @@ def request_nonce(state: PushState) -> str | None:
     return nonce
 
 
-def with_nonce(links: Iterable[Link], state: PushState) -> Iterator[Link]:
-    """``links`` with the request's nonce on those that take one (unchanged if none), as
-    they are read; the nonce is looked up at once."""
-    nonce = request_nonce(state)
-    if nonce is None:
-        return iter(links)
+def with_nonce(links: Iterable[Link], nonce: str) -> Iterator[Link]:
+    """``links`` with ``nonce`` (the request's: :func:`request_nonce`) on those that take
+    one, as they are read."""
     # with_param keeps a nonce the push gave itself.
     return (link.with_param("nonce", nonce) if takes_nonce(link) else link for link in links)

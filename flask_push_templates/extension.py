@@ -8,10 +8,10 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response
 
 from .cli import push_cli
 from .decorator import view_manifest_path
@@ -116,7 +116,7 @@ class PushTemplates:
         app.add_template_global(vite_tags, "vite_tags")
         app.add_template_global(push_url_for, "push_url_for")
         app.add_template_global(push_link_tags, "push_link_tags")
-        app.after_request(_add_link_header)
+        app.after_request(_link_header_hook(app, state))
         record_rendered_templates(app.jinja_env)
         app.cli.add_command(push_cli)  # flask push manifest / check / show
 
@@ -242,7 +242,12 @@ def _is_absent(path: str) -> bool:
     return False
 
 
-def _add_link_header(response: Response) -> Response:
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    state: PushState = app.extensions[EXTENSION_KEY]
-    return add_link_header(response, app, state, recorded_page())
+def _link_header_hook(app: Flask, state: PushState) -> Callable[[Response], Response]:
+    """``app``'s ``after_request`` hook, bound to its app and state rather than looking
+    them up through ``current_app`` for every response (a function, not a
+    ``functools.partial``, which Flask's coroutine check unwraps each time)."""
+
+    def add_links(response: Response) -> Response:
+        return add_link_header(response, app, state, recorded_page())
+
+    return add_links

@@ -9,9 +9,9 @@ from typing import Any
 from flask import current_app
 from markupsafe import Markup, escape
 
-from .csp import request_nonce, with_nonce
+from .csp import request_nonce
 from .errors import PushError
-from .pipeline import collect_links, header_candidates
+from .pipeline import collect_links, header_candidates, prepare
 from .recording import page_record, record_endpoint_push, record_push
 from .state import get_state
 from .vite import ViteFile
@@ -68,7 +68,8 @@ def push_link_tags() -> Markup:
     page = page_record()
     if page is None:
         return Markup("")
-    links = with_nonce(header_candidates(collect_links(app, state, page), state), state)
+    # As a header names them (the nonce), but for pushed_before: that is the header's.
+    links = prepare(header_candidates(collect_links(app, state, page), state), state, None)
     return Markup("\n".join(link.html_tag() for link in links))
 
 

@@ -47,19 +47,30 @@ BODILESS_STATUSES = frozenset({204, 205, 206})
 def wants_links(response: Response, state: PushState) -> bool:
     """Whether ``response`` is one that gets links: enabled, a 2xx with a whole body, and
     of a pushed mimetype."""
+    return _page_fields(response, state) is not None
+
+
+def _page_fields(response: Response, state: PushState) -> list[str] | None:
+    """The ``Link`` fields of ``response`` if it is one that gets links, else ``None``.
+
+    One pass over the fields for its type and its ``Link`` fields: the hot path of every
+    response, where werkzeug's ``get`` and ``getlist`` each walk the fields in Python.
+    """
     settings = state.settings
-    return (
-        settings.enabled
-        and 200 <= response.status_code < 300
-        and response.status_code not in BODILESS_STATUSES
-        and mimetype_of(response) in settings.mimetypes
-    )
-
-
-def mimetype_of(response: Response) -> str:
-    """``response.mimetype``, without parsing the parameters it does not need (the hot path
-    of every response)."""
-    return response.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+    status = response.status_code
+    if not settings.enabled or not 200 <= status < 300 or status in BODILESS_STATUSES:
+        return None
+    content_type: str | None = None
+    fields = []
+    for name, value in response.headers:
+        lowered = name.lower()
+        if lowered == "content-type" and content_type is None:
+            content_type = value  # the first, as werkzeug's response.mimetype reads it
+        elif lowered == "link":
+            fields.append(value)
+    if (content_type or "").partition(";")[0].strip().lower() not in settings.mimetypes:
+        return None
+    return fields
 
 
 def link_targets(value: str) -> Iterator[str]:
@@ -116,10 +127,14 @@ def add_link_header(
     response: Response, app: Flask, state: PushState, page: PageRecord | None
 ) -> Response:
     """Add the page's links to ``response`` if it is one that gets them."""
-    if not wants_links(response, state):
-        return response
     memory = state.page_memory
-    if memory.active and not response.is_streamed:
+    if page is None and state.manifest_path is None and not memory.active:
+        return response  # nothing pushed, nothing to name: the hot path of most responses
+    existing = _page_fields(response, state)
+    if existing is None:
+        return response
+    streamed = response.is_streamed
+    if memory.active and not streamed:
         endpoint = request.endpoint
         if endpoint is not None and memory.caches(endpoint):
             page = remember_or_recall(memory, page_key(endpoint, response.get_data()), page)
@@ -129,13 +144,12 @@ def add_link_header(
         page = page_record()
         if page is None:
             return response
-    links = collect_links(app, state, page, body_rendered=not response.is_streamed)
+    links = collect_links(app, state, page, body_rendered=not streamed)
     if not links:
         return response
     settings = state.settings
     candidates = header_candidates(links, state)
     budget = settings.max_header_bytes
-    existing = response.headers.getlist("Link")
     if existing:  # the view's own fields: not repeated, and counted in the budget
         named = named_targets(existing)
         candidates = select(candidates, lambda link: normalized_target(link.url) not in named)

@@ -123,4 +123,4 @@ class Link:
 
 def serialize_links(links: Iterable[Link]) -> str:
     """The ``Link`` field value for ``links``, in the order given."""
-    return ", ".join(link.header_value for link in links)
+    return ", ".join([link.header_value for link in links])

@@ -67,6 +67,13 @@ class PageMemory:
         #: app's endpoints).
         self._listed: dict[str, bool] = {}
         self._lock = threading.Lock()
+        #: Whether any page may be remembered: when none can, a response does not even
+        #: look up its endpoint (the hot path of every app without cached views). An
+        #: attribute kept up to date rather than a property: it is read for every page.
+        self.active = self._can_remember()
+
+    def _can_remember(self) -> bool:
+        return bool(self.max_pages) and bool(self._cached_views or self._patterns)
 
     def view_registered(self, endpoint: str, view: object) -> None:
         """Note whether the view just registered for ``endpoint`` is a cached one."""
@@ -74,12 +81,7 @@ class PageMemory:
             self._cached_views.add(endpoint)
         else:
             self._cached_views.discard(endpoint)
-
-    @property
-    def active(self) -> bool:
-        """Whether any page may be remembered: when none can, a response does not even
-        look up its endpoint (the hot path of every app without cached views)."""
-        return bool(self.max_pages) and bool(self._cached_views or self._patterns)
+        self.active = self._can_remember()
 
     def caches(self, endpoint: str) -> bool:
         """Whether the pages of ``endpoint`` may be cached copies, so are remembered."""

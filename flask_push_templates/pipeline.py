@@ -28,14 +28,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import overload
+from typing import TypeGuard, overload
 from urllib.parse import urlsplit
 
 from flask import Flask, request
 
 from . import push_once
 from .attributes import build_link
-from .csp import with_nonce
+from .csp import request_nonce, with_nonce
 from .destinations import CONNECTION_RELATIONS, RELATIONS
 from .links import Link
 from .linkset import LinkSet, MergedLinks, RankedLinks
@@ -248,10 +248,17 @@ class LinkStream(Sequence[Link]):
         return LinkStream(step(self), self.shortest)
 
 
+def is_stream(links: Iterable[Link]) -> TypeGuard[LinkStream]:
+    """Whether ``links`` is a :class:`LinkStream`. By exact type: ``isinstance`` against a
+    ``collections.abc`` subclass runs ``ABCMeta.__instancecheck__`` in Python for a list,
+    and every response asks this several times."""
+    return type(links) is LinkStream
+
+
 def select(links: Sequence[Link], wanted: Callable[[Link], bool]) -> Sequence[Link]:
     """The links of ``links`` that are ``wanted``, in order (lazily for a stream:
     ``wanted`` is asked once per link, in order, and only as far as the links are read)."""
-    if isinstance(links, LinkStream):
+    if is_stream(links):
         return links.then(lambda stream: filter(wanted, stream))
     return [link for link in links if wanted(link)]
 
@@ -259,7 +266,7 @@ def select(links: Sequence[Link], wanted: Callable[[Link], bool]) -> Sequence[Li
 def longer_than(links: Sequence[Link], count: int) -> bool:
     """Whether ``links`` has more than ``count`` links (a stream makes at most one more):
     whether a header of ``count`` of them left some out."""
-    if isinstance(links, LinkStream):
+    if is_stream(links):
         return links.longer_than(count)
     return len(links) > count
 
@@ -283,7 +290,7 @@ def header_candidates(links: PageLinks, state: PushState) -> Sequence[Link]:
     if not state.settings.preconnect or not any("//" in link.url[:8] for link in named):
         return ordered
     leading = preconnects(named, request.host_url.rstrip("/").lower())
-    if not isinstance(ordered, LinkStream):
+    if not is_stream(ordered):
         return [*leading, *ordered]
     shortest = min([ordered.shortest, *(len(link.header_value) for link in leading)])
     return LinkStream(chain(leading, ordered), shortest)
@@ -341,17 +348,20 @@ def prepare(
     client before (``PUSH_ONCE``), or all of them (``PUSH_NOPUSH``). Before the budget is
     applied: a nonce and a nopush both take room in the header. A stream stays one."""
     nopush = state.settings.nopush
+    nonce_value = request_nonce(state) if nonce else None
+    if nonce_value is None and pushed_before is None and not nopush:
+        return links  # the common case: nothing to mark
 
     def step(links: Iterable[Link]) -> Iterable[Link]:
-        if nonce:
-            links = with_nonce(links, state)
+        if nonce_value is not None:
+            links = with_nonce(links, nonce_value)
         if pushed_before is not None:
             links = pushed_before.mark(links)
         if nopush:
             links = (link.with_nopush() for link in links)
         return links
 
-    if isinstance(links, LinkStream):
+    if is_stream(links):
         return links.then(step)
     return list(step(links))
 
@@ -366,10 +376,12 @@ def fit_links(links: Iterable[Link], max_links: int, max_bytes: int) -> list[Lin
     In priority order, a link that does not fit is skipped and the next ones are still
     tried: one long signed URL mentioned first must not push out ten small links that fit.
     """
+    if type(links) is list and len(links) <= max_links and header_size(links) <= max_bytes:
+        return links  # all fit: the common case, without the walk
     kept: list[Link] = []
     size = -2  # no ", " before the first link
     shortest = _SHORTEST_LINK
-    if isinstance(links, LinkStream):
+    if is_stream(links):
         shortest = max(shortest, links.shortest)
     for link in links:
         if len(kept) == max_links or max_bytes - size < shortest + 2:

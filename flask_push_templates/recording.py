@@ -58,17 +58,17 @@ class PageRecord:
     """The pushes, view manifests and rendered templates of one page."""
 
     __slots__ = (
+        "_urls",
         "cached",
         "links",
         "provenance",
         "pushes",
         "state",
         "templates",
-        "urls",
         "view_manifests",
     )
 
-    def __init__(self, state: PushState, urls: RequestUrls) -> None:
+    def __init__(self, state: PushState, urls: RequestUrls | None = None) -> None:
         self.links = LinkSet()
         #: The pushes made, before their URLs were built, for a page that may be
         #: remembered (page_memory.py; :func:`page_record` decides); ``None``: not kept,
@@ -76,14 +76,22 @@ class PageRecord:
         self.pushes: list[PushMade] | None = None
         self.view_manifests: list[str] = []
         self.templates: list[str] = []
-        #: The app's state and the request's resolver, looked up once per page rather than
-        #: once per push.
+        #: The app's state, looked up once per page rather than once per push.
         self.state = state
-        self.urls = urls
+        self._urls = urls
         self.provenance: Provenance | None = None
         #: For a cached copy of a remembered page (page_memory.py): that page's record,
         #: its pushes made again in this request.
         self.cached: PageRecord | None = None
+
+    @property
+    def urls(self) -> RequestUrls:
+        """The request's resolver, made at the page's first push: a page that pushes
+        nothing (it only rendered templates) never needs one."""
+        urls = self._urls
+        if urls is None:
+            urls = self._urls = self.state.resolver.for_request()
+        return urls
 
     @classmethod
     def predicted(
@@ -121,7 +129,7 @@ def page_record() -> PageRecord | None:
     record: PageRecord | None = real_g.get(_G_ATTRIBUTE)
     if record is None:
         state = get_state(current_app._get_current_object())  # type: ignore[attr-defined]
-        record = PageRecord(state, state.resolver.for_request())
+        record = PageRecord(state)
         memory = state.page_memory
         if memory.active:
             endpoint = request.endpoint

@@ -128,6 +128,7 @@ class AssetResolver:
     #: How many URLs, and how many resolved manifests, are remembered; each memory starts
     #: over when full.
     MAX_URLS = 4096
+    MAX_REQUEST_KEYS = 256
     MAX_LINK_GROUPS = 256
     #: How many resolved manifest links are remembered in all: a manifest larger than
     #: this is resolved and ordered for each response.
@@ -148,6 +149,10 @@ class AssetResolver:
         #: templates and manifests name).
         self._logged: set[str] = set()
         self._urls: dict[tuple[str, str, str], str] = {}
+        #: The resolvers of requests, by blueprint and script root, where URLs may be
+        #: remembered (they then hold nothing of a request): a page needs one, and making
+        #: it costs as much as a push.
+        self._request_urls: dict[tuple[str | None, str], RequestUrls] = {}
         # Keyed by the pushes' identity: a manifest's entries live as long as the manifest,
         # and the entries are kept in the value (RankedLinks.pushes) so that a reused id is
         # told apart. Forgotten whole when a manifest changes (_manifests_version).
@@ -194,6 +199,10 @@ class AssetResolver:
     def for_blueprint(self, blueprint: str | None, script_root: str | None = None) -> RequestUrls:
         """The resolver of a request of ``blueprint`` (in a request or a test request
         context); ``script_root`` ``None``: nothing is remembered."""
+        if script_root is not None:
+            known = self._request_urls.get((blueprint, script_root))
+            if known is not None:
+                return known
         app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
         endpoint = self.static_endpoint
         if endpoint[:1] == ".":
@@ -204,7 +213,11 @@ class AssetResolver:
             stable = self.stable
         if script_root is None or not (stable and builder_stable):
             return RequestUrls(self, None, endpoint, builder, blueprint)
-        return RequestUrls(self, (script_root, endpoint), endpoint, builder, blueprint)
+        urls = RequestUrls(self, (script_root, endpoint), endpoint, builder, blueprint)
+        if len(self._request_urls) >= self.MAX_REQUEST_KEYS:
+            self._request_urls.clear()  # script roots may come from a proxy's header
+        self._request_urls[blueprint, script_root] = urls
+        return urls
 
     def builder(self, app: Flask) -> tuple[UrlBuilder, bool]:
         """What builds static URLs in a request, and whether its URLs may be remembered."""

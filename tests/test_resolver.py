@@ -86,6 +86,24 @@ def test_a_relative_static_endpoint_is_each_blueprints_own(tmp_path: Path) -> No
         assert targets_of(client.get("/")) == ["/static/app.css"]
 
 
+def test_the_resolvers_of_requests_are_remembered_per_script_root_and_bounded(
+    make_app: AppFactory,
+) -> None:
+    # Script roots may come from a proxy's header (ProxyFix): each gets its own URLs, and
+    # what is remembered of them stays bounded.
+    app = make_app()
+    app.add_url_rule("/", "page", lambda: render_template_string(PAGE))
+    resolver = get_state(app).resolver
+    client = app.test_client()
+    roots = [f"/r{number}" for number in range(AssetResolver.MAX_REQUEST_KEYS + 3)]
+    for root in [*roots, *roots[:3]]:
+        response = client.get("/", environ_overrides={"SCRIPT_NAME": root})
+        assert targets_of(response) == [f"{root}/static/app.css"]
+        assert len(resolver._request_urls) <= AssetResolver.MAX_REQUEST_KEYS
+    with app.test_request_context("/", environ_overrides={"SCRIPT_NAME": "/r1"}):
+        assert resolver.for_request() is resolver.for_request()
+
+
 def test_expand_endpoint_follows_url_for() -> None:
     assert expand_endpoint(".static", "shop") == "shop.static"
     assert expand_endpoint(".static", None) == "static"
