@@ -820,6 +820,17 @@ def test_the_store_counts_a_new_version_only_when_a_manifest_changes(tmp_path: P
             "push manifest m.json, line 2: entry '/a.js' of 'p.html': \"type\" must be a "
             'string, not ["script"]',
         ),
+        # An asset may hold ": ": the reason is what follows the asset, not its own end.
+        (
+            '{"/a: b.js": {"type": "bad"}}',
+            "push manifest m.json, line 1: entry '/a: b.js': unknown destination 'bad'; "
+            "accepted: document, fetch, font, image, module, script, style, track",
+        ),
+        (
+            '{"p.html": {"x: y.css": {"endpoint": 3}}}',
+            "push manifest m.json, line 1: entry 'x: y.css' of 'p.html': endpoint must be an "
+            "endpoint name such as 'admin.static' or '.static', not 3",
+        ),
         (
             '{"/a.css": {"endpoint": "admin: static"}}',
             "push manifest m.json, line 1: entry '/a.css': endpoint='admin: static' builds the "
