@@ -820,6 +820,11 @@ def test_the_store_counts_a_new_version_only_when_a_manifest_changes(tmp_path: P
             "push manifest m.json, line 2: entry '/a.js' of 'p.html': \"type\" must be a "
             'string, not ["script"]',
         ),
+        (
+            '{"p.html": {"/a.js": {"media": {"x": 1}}}}',
+            "push manifest m.json, line 1: entry '/a.js' of 'p.html': 'media' must be a "
+            "string, number or boolean",
+        ),
         # An asset may hold ": ": the reason is what follows the asset, not its own end.
         (
             '{"/a: b.js": {"type": "bad"}}',

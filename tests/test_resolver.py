@@ -8,7 +8,9 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import Any
 
+import flask
 import pytest
 from flask import (
     Blueprint,
@@ -22,8 +24,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.test import TestResponse
 
 from flask_push_templates import PushError, PushTemplates, http2push, push_url
+from flask_push_templates import resolver as resolver_module
 from flask_push_templates.linkset import RankedLinks
-from flask_push_templates.pushes import AssetPush
+from flask_push_templates.pushes import AssetPush, UnresolvableAsset
 from flask_push_templates.resolver import AssetResolver, expand_endpoint
 from flask_push_templates.state import get_state
 from tests.conftest import AppFactory, links_of, static_blueprint, targets_of
@@ -110,13 +113,15 @@ def test_urls_of_an_app_with_url_defaults_are_never_remembered(make_app: AppFact
     assert get_state(app).resolver._urls == {}
 
 
+# A push naming its endpoint is remembered by RequestUrls.static_url, the others by url.
+@pytest.mark.parametrize("endpoint", [None, "static"])
 def test_remembered_urls_are_bounded_and_start_over_when_full(
-    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, endpoint: str | None
 ) -> None:
     monkeypatch.setattr(AssetResolver, "MAX_URLS", 3)
     app = make_app()
     names = [f"{index}.css" for index in range(4)]
-    app.add_url_rule("/", "page", lambda: "".join(push_url(name) for name in names))
+    app.add_url_rule("/", "page", lambda: "".join(push_url(n, endpoint=endpoint) for n in names))
     response = app.test_client().get("/", headers={"Accept": "text/html"})
     assert response.text == "".join(f"/static/{name}" for name in names)
     urls = get_state(app).resolver._urls
@@ -547,3 +552,154 @@ def test_a_large_manifests_ordered_links_are_remembered_per_script_root(
             ]
             assert all(t.startswith(f"{root}/static/") for t in targets[len(preconnect) + 1 :])
     assert len(get_state(app).resolver._links) == 3
+
+
+# --- what mutmut found unguarded: the memory of endpoint URLs, the builder of endpoint
+# URLs, the app's own URL of a push (flask push check), the log lines -----------------------
+
+
+def test_a_blueprint_static_url_is_built_once_per_script_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = admin_app(tmp_path)
+    built: list[str] = []
+    real_url_for = flask.url_for
+
+    def counting_url_for(endpoint: str, **values: Any) -> str:
+        built.append(f"{endpoint} {values.get('filename')}")
+        return real_url_for(endpoint, **values)
+
+    monkeypatch.setattr(resolver_module, "url_for", counting_url_for)
+    client = app.test_client()
+    for _ in range(2):  # the second round is served from what the first remembered
+        for root in ("", "/shop"):
+            response = client.get("/admin/", environ_overrides={"SCRIPT_NAME": root})
+            assert targets_of(response) == [
+                f"{root}/admin/static/css/admin.css",
+                f"{root}/static/css/site.css",
+            ]
+    assert sorted(built) == sorted(2 * ["admin.static css/admin.css", "static css/site.css"])
+    assert get_state(app).resolver._urls[("css/admin.css", "/shop", "admin.static")] == (
+        "/shop/admin/static/css/admin.css"
+    )
+
+
+def test_a_blueprint_static_url_outside_a_request_is_under_application_root(
+    tmp_path: Path,
+) -> None:
+    app = admin_app(tmp_path, APPLICATION_ROOT="/app")
+    with app.app_context():
+        url = render_template_string("{{ push_url('css/admin.css', endpoint='admin.static') }}")
+    assert url == "/app/admin/static/css/admin.css"
+
+
+def cdn_url(endpoint: str, **values: object) -> str:
+    """A ``PUSH_URL_BUILDER`` whose URLs say which endpoint built them."""
+    return f"https://cdn.example/{endpoint}/{values['filename']}"
+
+
+def test_push_url_for_builds_static_endpoints_by_the_url_builder_and_others_by_url_for(
+    tmp_path: Path,
+) -> None:
+    app = Flask("endpoint_urls", root_path=str(tmp_path))
+    app.config.update(TESTING=True, PUSH_URL_BUILDER=cdn_url)
+    PushTemplates(app)
+    shop = Blueprint("shop", __name__, url_prefix="/shop")
+    shop.register_blueprint(static_blueprint("admin", tmp_path))  # shop.admin.static
+    app.register_blueprint(shop)
+    app.add_url_rule("/data", "data", lambda: "{}")
+    page = (
+        "{{ push_url_for('static', filename='a.css') }} "
+        "{{ push_url_for('shop.admin.static', filename='b.css') }} "
+        "{{ push_url_for('data', _as='fetch') }}"
+    )
+    app.add_url_rule("/", "page", lambda: render_template_string(page))
+    response = app.test_client().get("/")
+    expected = [
+        "https://cdn.example/static/a.css",
+        "https://cdn.example/shop.admin.static/b.css",
+        "/data",
+    ]
+    assert response.text == " ".join(expected)
+    assert targets_of(response)[-3:] == expected
+
+
+def test_the_apps_own_url_of_a_push_follows_the_requests_blueprint(tmp_path: Path) -> None:
+    # What 'flask push check' looks for on disk when the page's URL is a CDN's.
+    app = Flask("origin_urls", root_path=str(tmp_path))
+    app.config.update(TESTING=True, PUSH_URL_BUILDER=cdn_url)
+    PushTemplates(app)
+    shop = static_blueprint("shop", tmp_path)
+    shop.add_url_rule("/", "page", lambda: "shop")
+    api = Blueprint("api", __name__, url_prefix="/api")  # no static folder of its own
+    api.add_url_rule("/", "page", lambda: "api")
+    app.register_blueprint(shop)
+    app.register_blueprint(api)
+    relative = AssetPush("a.css", endpoint=".static")
+    for path, url in (("/shop/", "/shop/static/a.css"), ("/api/", "/static/a.css")):
+        with app.test_request_context(path):
+            urls = get_state(app).resolver.for_request()
+            assert urls.url("a.css") == "https://cdn.example/static/a.css"
+            assert urls.origin_url(relative) == url
+            assert urls.origin_url(AssetPush("a.css")) == "/static/a.css"
+    with app.test_request_context("/api/"):
+        urls = get_state(app).resolver.for_request()
+        with pytest.raises(UnresolvableAsset) as error:
+            urls.origin_url(AssetPush("a.css", endpoint="admin.static"))
+    assert str(error.value) == (
+        "push of 'a.css': 'admin.static' names no endpoint that serves static files (the "
+        "app's static endpoints are 'shop.static', 'static')"
+    )
+
+
+def test_a_push_left_out_is_logged_as_an_error_once_then_kept_out_of_the_way(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, resolver_module.__name__)
+    manifest = {"a.css": {"endpoint": "shop.static"}, "b.css": {"endpoint": "blog.static"}}
+    app = make_app(files={"m.json": json.dumps(manifest)}, PUSH_MANIFEST="m.json")
+    # Its URLs are never remembered: each request resolves the manifest again.
+    app.url_defaults(lambda endpoint, values: None)
+    app.add_url_rule("/", "page", lambda: "<p>page</p>")
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/").status_code == 200
+    logged = [
+        (record.levelno, record.getMessage().split(" names no endpoint")[0])
+        for record in caplog.records
+        if record.name == resolver_module.__name__
+    ]
+    first, second = "push of 'a.css': 'shop.static'", "push of 'b.css': 'blog.static'"
+    # Each push is an error once; the same push again is only a debug line.
+    assert logged == [
+        (logging.ERROR, first),
+        (logging.ERROR, second),
+        *2 * [(logging.DEBUG, first), (logging.DEBUG, second)],
+    ]
+
+
+def test_a_refused_script_root_is_logged_in_full(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = prefix_app(make_app)
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_prefix=1)  # type: ignore[method-assign]
+    assert get(app, "/", headers={"X-Forwarded-Prefix": "shop"})[0].status_code == 200
+    [message] = [r.getMessage() for r in caplog.records if r.name == resolver_module.__name__]
+    assert message == (
+        "the request's script root 'shop' does not start with '/' (SCRIPT_NAME; behind "
+        "ProxyFix(x_prefix=1) it is the X-Forwarded-Prefix header): requests with such a "
+        "script root get no links (logged once for each cause)"
+    )
+
+
+def test_manifest_links_are_remembered_at_the_version_they_were_read(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    resolver = get_state(app).resolver
+    first, second = (AssetPush("a.css"),), (AssetPush("b.css"),)
+    with app.test_request_context("/"):
+        urls = resolver.for_request()
+        urls.ranked(first, version=2)
+        assert [link.url for link in urls.links(second, version=2)] == ["/static/b.css"]
+    assert [ranked.pushes for ranked in resolver._links.values()] == [first, second]
