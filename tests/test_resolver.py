@@ -140,8 +140,8 @@ def test_resolved_manifest_links_are_told_apart_when_an_id_is_reused(
         # What a dead tuple whose id the new one reuses would have left behind.
         resolver = get_state(app).resolver
         resolver._links[(id(pushes), "", "static")] = RankedLinks((urls.link(stale[0]),), stale)
-        assert [link.url for link in urls.links(pushes)] == ["/static/new.css"]
-        assert urls.links(pushes) is urls.links(pushes)
+        assert [link.url for link in urls.links(pushes, 0)] == ["/static/new.css"]
+        assert urls.links(pushes, 0) is urls.links(pushes, 0)
 
 
 def test_remembered_manifest_links_are_bounded(
@@ -153,7 +153,7 @@ def test_remembered_manifest_links_are_bounded(
     with app.test_request_context("/"):
         urls = get_state(app).resolver.for_request()
         for group in groups:
-            urls.links(group)
+            urls.links(group, 0)
         assert [value.pushes for value in get_state(app).resolver._links.values()] == [groups[2]]
 
 
@@ -230,7 +230,7 @@ def test_manifest_links_resolved_by_the_tools_do_not_reach_a_request(
     manifest = state.manifests.get(str(state.manifest_path), auto_reload=False)
     assert manifest is not None
     with app.app_context():  # as a CLI command or a background job resolves them
-        outside = state.resolver.for_request().links(manifest.entries)
+        outside = state.resolver.for_request().links(manifest.entries, 0)
     assert [link.url for link in outside] == ["http://internal.example:8443/static/app.css"]
     response = app.test_client().get("/", base_url="http://internal.example:8443")
     assert targets_of(response) == ["/static/app.css"]
@@ -517,11 +517,12 @@ def test_remembered_manifest_links_are_bounded_in_number_of_links(
     with app.test_request_context("/"):
         urls = get_state(app).resolver.for_request()
         two = (AssetPush("a.css"), AssetPush("b.css"))
-        urls.ranked(two)
-        urls.ranked((AssetPush("c.css"),))
-        urls.ranked((AssetPush("d.css"), AssetPush("e.css")))  # 5 in all: starts over
+        urls.ranked(two, 0)
+        urls.ranked((AssetPush("c.css"),), 0)
+        urls.ranked((AssetPush("d.css"), AssetPush("e.css")), 0)  # 5 in all: starts over
         too_many = tuple(AssetPush(f"{index}.css") for index in range(4))
-        assert [link.url for link in urls.links(too_many)] == [f"/static/{i}.css" for i in range(4)]
+        too_many_urls = [link.url for link in urls.links(too_many, 0)]
+        assert too_many_urls == [f"/static/{index}.css" for index in range(4)]
         remembered = get_state(app).resolver._links.values()
         assert [len(ranked.links) for ranked in remembered] == [2]
 
