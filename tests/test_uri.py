@@ -52,6 +52,8 @@ def test_targets_are_percent_encoded_so_nothing_breaks_out(url: str, encoded: st
         ("//[v1.ab/x.css", "//%5Bv1.ab/x.css"),
         ("//v1.ab]/x.css", "//v1.ab%5D/x.css"),
         ("//[]x/a.css", "//%5B%5Dx/a.css"),
+        # "[]" ends the host: what follows is encoded as a port ("!" is not a port's).
+        ("//[]!:80/a.css", "//%5B%5D%21:80/a.css"),
         # RFC 3986 has no zone identifiers (RFC 6874 is not supported by browsers).
         ("http://[fe80::1%25eth0]/a.css", "http://%5Bfe80%3A%3A1%25eth0%5D/a.css"),
         # Escapes in userinfo and host are kept; each part encodes what it may not hold.
