@@ -704,3 +704,71 @@ def test_manifest_links_are_remembered_at_the_version_they_were_read(
         urls.ranked(first, version=2)
         assert [link.url for link in urls.links(second, version=2)] == ["/static/b.css"]
     assert [ranked.pushes for ranked in resolver._links.values()] == [first, second]
+
+
+# --- Vite entries (RequestUrls.expand, .entry): a small build in Vite's manifest format, so
+# that the unit suite covers them without node (test_vite.py has the real build) -----------
+
+VITE_MANIFEST = "static/build/.vite/manifest.json"
+
+
+def vite_chunks(version: int) -> dict[str, object]:
+    return {
+        "src/main.js": {
+            "file": f"assets/main-{version}.js",
+            "isEntry": True,
+            "css": [f"assets/main-{version}.css"],
+            "imports": ["_shared.js"],
+        },
+        "_shared.js": {"file": f"assets/shared-{version}.js"},
+    }
+
+
+def vite_files(version: int) -> list[str]:
+    """The links of the entry of :func:`vite_chunks`: its CSS, its module, what it imports."""
+    names = (f"main-{version}.css", f"main-{version}.js", f"shared-{version}.js")
+    return [f"/static/build/assets/{name}" for name in names]
+
+
+def vite_resolver_app(tmp_path: Path, **config: object) -> Flask:
+    manifest = tmp_path / VITE_MANIFEST
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(json.dumps(vite_chunks(1)))
+    app = Flask("vite_resolver", root_path=str(tmp_path))
+    app.config.update(TESTING=True, PUSH_VITE_MANIFEST=VITE_MANIFEST, **config)
+    PushTemplates(app)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("push", "targets"),
+    [
+        ("'src/main.js'", vite_files(1)),
+        # A destination or an endpoint says it is a file of the static folder, not an entry.
+        ("'src/main.js', 'script'", ["/static/src/main.js"]),
+        ("'src/main.js', endpoint='static'", ["/static/src/main.js"]),
+    ],
+)
+def test_a_push_of_a_vite_entry_stands_for_its_files(
+    tmp_path: Path, push: str, targets: list[str]
+) -> None:
+    app = vite_resolver_app(tmp_path)
+    app.add_url_rule("/", "page", lambda: render_template_string(f"{{% push {push} %}}"))
+    assert targets_of(app.test_client().get("/")) == targets
+
+
+def test_a_rebuilt_vite_manifest_is_followed_in_debug(tmp_path: Path) -> None:
+    (tmp_path / "m.json").write_text('{"src/main.js": {}}')
+    app = vite_resolver_app(tmp_path, TEMPLATES_AUTO_RELOAD=True, PUSH_MANIFEST="m.json")
+    app.add_url_rule("/", "page", lambda: "<p>page</p>")
+    app.add_url_rule("/url", "url", lambda: push_url("src/main.js"))
+    client = app.test_client()
+    for version in (1, 2):
+        if version == 2:
+            manifest = tmp_path / VITE_MANIFEST
+            manifest.write_text(json.dumps(vite_chunks(2)))
+            os.utime(manifest, ns=(1, 1))
+        assert targets_of(client.get("/")) == vite_files(version)
+        response = client.get("/url", headers={"Accept": "text/html"})
+        assert response.text == f"/static/build/assets/main-{version}.js"
+        assert targets_of(response) == vite_files(version)
