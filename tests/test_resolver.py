@@ -185,12 +185,17 @@ def test_one_rule_for_every_asset(make_app: AppFactory, asset: str, url: str) ->
         assert get_state(app).resolver.for_request().url(asset) == expected
 
 
-def test_an_app_path_outside_a_request_is_under_application_root(make_app: AppFactory) -> None:
-    app = make_app(APPLICATION_ROOT="/app/")
+@pytest.mark.parametrize(
+    ("root", "prefix"), [("/app/", "/app"), ("/APPX", "/APPX"), ("", ""), ("/", "")]
+)
+def test_an_app_path_outside_a_request_is_under_application_root(
+    make_app: AppFactory, root: str, prefix: str
+) -> None:
+    app = make_app(APPLICATION_ROOT=root)
     with app.app_context():
         urls = get_state(app).resolver.for_request()
-        assert urls.url("/static/x.css") == "/app/static/x.css"
-        assert urls.url("x.css?v=2") == "/app/static/x.css?v=2"
+        assert urls.url("/static/x.css") == f"{prefix}/static/x.css"
+        assert urls.url("x.css?v=2") == f"{prefix}/static/x.css?v=2"
 
 
 def test_the_assets_query_follows_the_query_url_defaults_add(make_app: AppFactory) -> None:
