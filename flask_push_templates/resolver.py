@@ -359,8 +359,7 @@ class RequestUrls:
             return self._builder(endpoint, **values)
         return build_url(endpoint, **values)
 
-    def _static_url(self, asset: str, endpoint: str | None = None) -> str:
-        endpoint = self._endpoint if endpoint is None else endpoint
+    def _static_url(self, asset: str, endpoint: str) -> str:
         try:
             return self._builder(endpoint, filename=asset)
         except UnicodeEncodeError:
