@@ -777,3 +777,27 @@ def test_a_rebuilt_vite_manifest_is_followed_in_debug(tmp_path: Path) -> None:
         response = client.get("/url", headers={"Accept": "text/html"})
         assert response.text == f"/static/build/assets/main-{version}.js"
         assert targets_of(response) == vite_files(version)
+
+
+def test_a_static_url_outside_a_request_follows_host_matching_and_the_preferred_scheme(
+    tmp_path: Path,
+) -> None:
+    # No SERVER_NAME: the URL is built without one, for the static rule's own host.
+    app = Flask("hosts", root_path=str(tmp_path), host_matching=True, static_host="s.example")
+    app.config.update(PREFERRED_URL_SCHEME="https")
+    PushTemplates(app)
+    with app.app_context():
+        assert render_template_string("{{ push_url('a.css') }}") == "https://s.example/static/a.css"
+    app.config["PREFERRED_URL_SCHEME"] = None
+    with app.app_context():
+        assert render_template_string("{{ push_url('a.css') }}") == "http://s.example/static/a.css"
+
+
+def test_a_static_file_name_no_url_can_carry_is_refused_naming_it(make_app: AppFactory) -> None:
+    app = make_app()
+    with app.test_request_context("/"), pytest.raises(PushError) as error:
+        push_url("a\ud800.css")
+    assert str(error.value) == (
+        "push of 'a\\ud800.css': the asset 'a\\ud800.css' holds a lone surrogate, which no URL "
+        "or header can carry"
+    )
