@@ -29,7 +29,7 @@ from flask_push_templates.linkset import RankedLinks
 from flask_push_templates.pushes import AssetPush, UnresolvableAsset
 from flask_push_templates.resolver import AssetResolver, expand_endpoint
 from flask_push_templates.state import get_state
-from tests.conftest import AppFactory, links_of, static_blueprint, targets_of
+from tests.conftest import AppFactory, link, links_of, static_blueprint, targets_of
 from tests.linkheader import parse_link_header
 from tests.test_decorator import README_MANIFEST
 from tests.test_early_hints import get, hinted_targets
@@ -801,3 +801,31 @@ def test_a_static_file_name_no_url_can_carry_is_refused_naming_it(make_app: AppF
         "push of 'a\\ud800.css': the asset 'a\\ud800.css' holds a lone surrogate, which no URL "
         "or header can carry"
     )
+
+
+@pytest.mark.parametrize(
+    ("sizes", "kept"),
+    [
+        ([3], [0]),  # exactly the bound: remembered
+        ([2, 1], [0, 1]),  # the bound reached, not passed: both kept
+        ([2, 2, 1], [1, 2]),  # the second passed it: started over, then room for the third
+        # The same key remembered again replaces its links in the count.
+        ([1, "again", 1, 1], [0, 2, 3]),
+    ],
+)
+def test_remembered_manifest_links_count_every_link_once(
+    monkeypatch: pytest.MonkeyPatch, sizes: list[int | str], kept: list[int]
+) -> None:
+    monkeypatch.setattr(AssetResolver, "MAX_LINKS", 3)
+    resolver = AssetResolver("static")
+    keys: list[tuple[int, str, str]] = []
+    for size in sizes:
+        if size == "again":
+            key = keys[-1]
+            size = 1
+        else:
+            key = (len(keys), "", "static")
+        keys.append(key)
+        links = [link(f"/{key[0]}-{index}.css") for index in range(int(size))]
+        resolver.remember_links(key, RankedLinks(links), version=1)
+    assert [key[0] for key in resolver._links] == kept
