@@ -118,6 +118,7 @@ def test_queries_and_fragments_stay_legal_and_unsplittable(url: str, encoded: st
         ("css/app.css#x?y", ("css/app.css", "#x?y")),
         ("css/app.css?v=2#x", ("css/app.css", "?v=2#x")),
         ("?v=2", ("", "?v=2")),
+        ("css/app.css#x#y", ("css/app.css", "#x#y")),  # at the first "#"
     ],
 )
 def test_a_reference_splits_at_its_query_or_fragment(asset: str, parts: tuple[str, str]) -> None:
@@ -127,7 +128,7 @@ def test_a_reference_splits_at_its_query_or_fragment(asset: str, parts: tuple[st
 @pytest.mark.parametrize(
     ("asset", "problem"),
     [
-        ("", "the asset is empty"),
+        ("", "the asset is empty; give a static file name, a path or a URL"),
         ("?v=2", "a query or fragment needs a file name before it"),
         ("#x", "a query or fragment needs a file name before it"),
         ("css/app.css?v=2", None),
