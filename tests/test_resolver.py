@@ -829,3 +829,20 @@ def test_remembered_manifest_links_count_every_link_once(
         links = [link(f"/{key[0]}-{index}.css") for index in range(int(size))]
         resolver.remember_links(key, RankedLinks(links), version=1)
     assert [key[0] for key in resolver._links] == kept
+
+
+def test_a_static_url_for_global_of_another_package_builds_the_urls_and_is_not_remembered(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    versions = iter(range(1, 100))
+
+    @app.template_global()
+    def static_url_for(endpoint: str, **values: str) -> str:  # a plain function, not a method
+        return f"/{endpoint}/{values['filename']}?v={next(versions)}"
+
+    app.add_url_rule("/", "page", lambda: render_template_string(PAGE))
+    client = app.test_client()
+    assert targets_of(client.get("/")) == ["/static/app.css?v=1"]
+    assert targets_of(client.get("/")) == ["/static/app.css?v=2"]  # asked again each time
+    assert get_state(app).resolver._urls == {}
