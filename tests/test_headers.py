@@ -146,6 +146,9 @@ def test_link_targets_reads_quoted_strings_as_strings() -> None:
         ('title="a\\"b, </x.css>", </y.css>', ["/y.css"]),  # an escaped quote stays inside
         ("</a.css", []),  # never closed: no target
         ("x=1, </c.css>", ["/c.css"]),  # not a link-value: skipped to the next comma
+        ("X</b.css>, </a.css>", ["/a.css"]),  # even when it looks like one further on
+        ("</a.css>, \t", ["/a.css"]),  # separators to the very end
+        ('</a">, </b.css>', ['/a"', "/b.css"]),  # a quote inside <...> opens no string
     ],
 )
 def test_link_targets_at_the_edges(value: str, targets: list[str]) -> None:
