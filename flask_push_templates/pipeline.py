@@ -367,7 +367,9 @@ def fit_links(links: Iterable[Link], max_links: int, max_bytes: int) -> list[Lin
     tried: one long signed URL mentioned first must not push out ten small links that fit.
     """
     kept: list[Link] = []
-    size = -2  # no ", " before the first link
+    # What the field costs so far, counted as field_size counts it: its value and two bytes
+    # (each link adds its length and a ", " before it, or the field's two for the first).
+    size = 0
     shortest = _SHORTEST_LINK
     if isinstance(links, LinkStream):
         shortest = max(shortest, links.shortest)

@@ -213,3 +213,54 @@ def test_the_budget_warning_names_each_endpoint_once_and_the_first_five_left_out
         "left out, as they did not fit: /static/c1.css, /static/c2.css, /static/c3.css, "
         "/static/c4.css, /static/c5.css",
     ]
+
+
+# --- the push-once cookie's share of the budget, to the byte ---------------------------------
+
+ONCE_PAGE = "".join(f"{{% push 'assets/a-long-name-for-file-{n}.css' %}}" for n in range(4))
+
+
+def once_response(
+    make_app: AppFactory, max_bytes: int, cookie: str | None = None
+) -> tuple[list[str], list[str]]:
+    """The Link and Set-Cookie fields of the page, on an app with that budget."""
+    app = make_app(PUSH_ONCE=True, PUSH_MAX_HEADER_BYTES=max_bytes)
+    app.add_url_rule("/", "page", lambda: render_template_string(ONCE_PAGE))
+    client = app.test_client()
+    if cookie is not None:
+        client.set_cookie("push_once", cookie)
+    response = client.get("/")
+    return response.headers.getlist("Link"), response.headers.getlist("Set-Cookie")
+
+
+def test_the_cookie_is_reserved_exactly_the_room_it_takes(make_app: AppFactory) -> None:
+    links, cookies = once_response(make_app, 100_000)
+    [link_field], [cookie_field] = links, cookies
+    exact = len(link_field) + 2 + len(cookie_field) + 2
+    assert once_response(make_app, exact) == (links, cookies)
+    # A byte less: the cookie keeps its room, the last link goes.
+    fewer, _ = once_response(make_app, exact - 1)
+    assert len(parse_link_fields(fewer)) == 3
+
+
+def test_nothing_is_reserved_when_nothing_new_is_pushed(make_app: AppFactory) -> None:
+    _, [cookie_field] = once_response(make_app, 100_000)
+    cookie = cookie_field.partition(";")[0].partition("=")[2]
+    links, cookies = once_response(make_app, 100_000, cookie)
+    [link_field] = links
+    assert cookies == []  # every link was pushed before: no cookie to set
+    assert once_response(make_app, len(link_field) + 2, cookie) == (links, [])
+    fewer, _ = once_response(make_app, len(link_field) + 1, cookie)
+    assert len(parse_link_fields(fewer)) == 3
+
+
+def test_the_link_field_fits_the_budget_with_its_own_two_bytes(make_app: AppFactory) -> None:
+    def link_fields(max_bytes: int) -> list[str]:
+        app = make_app(PUSH_MAX_HEADER_BYTES=max_bytes)
+        app.add_url_rule("/", "page", lambda: render_template_string(ONCE_PAGE))
+        return app.test_client().get("/").headers.getlist("Link")
+
+    [field] = link_fields(100_000)
+    assert link_fields(len(field) + 2) == [field]
+    [shorter] = link_fields(len(field) + 1)  # the value alone would fit: the field does not
+    assert len(parse_link_fields([shorter])) == 3 and len(shorter) + 2 <= len(field) + 1
