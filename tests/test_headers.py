@@ -264,3 +264,17 @@ def test_the_link_field_fits_the_budget_with_its_own_two_bytes(make_app: AppFact
     assert link_fields(len(field) + 2) == [field]
     [shorter] = link_fields(len(field) + 1)  # the value alone would fit: the field does not
     assert len(parse_link_fields([shorter])) == 3 and len(shorter) + 2 <= len(field) + 1
+
+
+def test_the_cookie_is_reserved_at_most_half_of_the_budget(make_app: AppFactory) -> None:
+    # Forty new links: their cookie would need more than half of 400 bytes.
+    app = make_app(PUSH_ONCE=True, PUSH_MAX_HEADER_BYTES=400)
+    page = "".join(f"{{% push 'p/{n:02}.css' %}}" for n in range(40))
+    app.add_url_rule("/", "page", lambda: render_template_string(page))
+    response = app.test_client().get("/")
+    [field] = response.headers.getlist("Link")
+    longest = max(len(f"</static/p/{n:02}.css>; rel=preload; as=style") for n in range(40))
+    # The links get the other half, filled to within one link.
+    assert 200 - (longest + 2) < len(field) + 2 <= 200
+    assert response.headers.getlist("Set-Cookie")
+    assert added_size(response) <= 400  # type: ignore[arg-type]
