@@ -26,6 +26,7 @@ from flask_push_templates.pipeline import (
     collect_links,
     header_size,
     link_sources,
+    preconnects,
 )
 from flask_push_templates.recording import PageRecord, recorded_page
 from flask_push_templates.state import get_state
@@ -336,3 +337,11 @@ def test_a_link_stream_is_a_sequence() -> None:
     assert len(stream) == 3
     assert [each.url for each in stream] == ["/0.css", "/1.css", "/2.css"]  # read again
     assert len(stream) == 3
+
+
+def test_a_scheme_relative_link_takes_the_scheme_of_a_page_origin_with_a_port() -> None:
+    links = [link("//cdn.example/x.js"), link("//fonts.example/f.woff2")]
+    assert [each.url for each in preconnects(links, "https://shop.example:8443")] == [
+        "https://cdn.example",
+        "https://fonts.example",
+    ]
