@@ -320,6 +320,7 @@ def counted_stream(count: int) -> tuple[LinkStream, list[int]]:
 
 def test_a_link_stream_makes_only_the_links_read() -> None:
     stream, given = counted_stream(5)
+    assert stream[0].url == "/0.css" and given == [1]
     assert stream[1].url == "/1.css" and given == [2]
     assert not stream.longer_than(5) and stream.longer_than(4) and given == [5]
     stream, given = counted_stream(5)
