@@ -3,6 +3,7 @@ fields, and the budget that covers every header the extension adds (issue 14).""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -278,3 +279,21 @@ def test_the_cookie_is_reserved_at_most_half_of_the_budget(make_app: AppFactory)
     assert 200 - (longest + 2) < len(field) + 2 <= 200
     assert response.headers.getlist("Set-Cookie")
     assert added_size(response) <= 400  # type: ignore[arg-type]
+
+
+def test_a_large_manifest_does_not_repeat_what_the_views_own_field_names(
+    make_app: AppFactory,
+) -> None:
+    # 300 entries: merged lazily (a LinkStream), where the view's targets are filtered too.
+    entries = {f"/static/{n}.css": {"weight": 2 if n == 7 else 1} for n in range(300)}
+    app = make_app(files={"m.json": json.dumps(entries)}, PUSH_MANIFEST="m.json")
+
+    @app.route("/")
+    def index() -> Response:
+        response = Response("<p>")
+        response.headers["Link"] = "</static/7.css>; rel=preload; as=style"
+        return response
+
+    targets = targets_of(app.test_client().get("/"))
+    assert targets[:3] == ["/static/7.css", "/static/0.css", "/static/1.css"]
+    assert targets.count("/static/7.css") == 1  # the view's field, not repeated after it
