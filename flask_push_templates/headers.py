@@ -215,13 +215,11 @@ def remember_or_recall(
 def _cookie_reserve(
     state: PushState,
     candidates: Sequence[Link],
-    pushed_before: push_once.PushedDigest | None,
+    pushed_before: push_once.PushedDigest,
     budget: int,
 ) -> int:
     """The room kept from the links for the push-once cookie: the field it would need if
     every candidate were kept, up to half of what is left of the budget."""
-    if pushed_before is None:
-        return 0
     entries = pushed_before.entries_after(candidates)
     if entries is None:
         return 0  # nothing new to push: no cookie is set

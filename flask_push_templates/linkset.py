@@ -51,9 +51,10 @@ class LinkSet:
         if explicit:
             self._explicit.add(url)
 
-    def update(self, links: Iterable[Link], explicit: bool = True) -> None:
+    def update(self, links: Iterable[Link]) -> None:
+        """Add each of ``links``, as given explicitly."""
         for link in links:
-            self.add(link, explicit)
+            self.add(link)
 
     def include(self, other: LinkSet) -> None:
         """Add the links of ``other``, each as explicit as it was there."""

@@ -183,6 +183,11 @@ class _ManifestReader:
         entry = f"entry {asset!r}" + (f" of {group!r}" if group is not None else "")
         return ManifestError(f"{where}: {entry}: {message}")
 
+    def refused(self, asset: str, group: str | None, error: PushError) -> ManifestError:
+        # The PushError says "push of '<asset>': why"; the entry is named by fail(). Only
+        # that prefix goes: the asset itself may hold ": ".
+        return self.fail(asset, group, str(error).removeprefix(f"push of {asset!r}: "))
+
     def entry(self, asset: str, spec: Any, group: str | None = None) -> AssetPush:
         problem = asset_problem(asset)
         if problem is not None:
@@ -200,7 +205,7 @@ class _ManifestReader:
         try:
             endpoint = check_endpoint(asset, spec.get(ENDPOINT_KEYWORD))
         except PushError as error:
-            raise self.fail(asset, group, str(error).split(": ", 1)[-1]) from None
+            raise self.refused(asset, group, error) from None
         for name, value in spec.items():
             if name in ("type", ENDPOINT_KEYWORD):
                 continue
@@ -211,7 +216,7 @@ class _ManifestReader:
         try:
             build_link(asset, destination, entry.attributes)
         except PushError as error:
-            raise self.fail(asset, group, str(error).split(": ", 1)[-1]) from None
+            raise self.refused(asset, group, error) from None
         return entry
 
 

@@ -379,7 +379,9 @@ def fit_links(links: Iterable[Link], max_links: int, max_bytes: int) -> list[Lin
     if type(links) is list and len(links) <= max_links and header_size(links) <= max_bytes:
         return links  # all fit: the common case, without the walk
     kept: list[Link] = []
-    size = -2  # no ", " before the first link
+    # What the field costs so far, counted as field_size counts it: its value and two bytes
+    # (each link adds its length and a ", " before it, or the field's two for the first).
+    size = 0
     shortest = _SHORTEST_LINK
     if is_stream(links):
         shortest = max(shortest, links.shortest)

@@ -372,8 +372,7 @@ class RequestUrls:
             return self._builder(endpoint, **values)
         return build_url(endpoint, **values)
 
-    def _static_url(self, asset: str, endpoint: str | None = None) -> str:
-        endpoint = self._endpoint if endpoint is None else endpoint
+    def _static_url(self, asset: str, endpoint: str) -> str:
         try:
             return self._builder(endpoint, filename=asset)
         except UnicodeEncodeError:
@@ -447,7 +446,7 @@ class RequestUrls:
             self._resolver.left_out(error)
             return ()
 
-    def links(self, pushes: tuple[AssetPush, ...], version: int = 0) -> tuple[Link, ...]:
+    def links(self, pushes: tuple[AssetPush, ...], version: int) -> tuple[Link, ...]:
         """The links of ``pushes`` (a manifest's entries), remembered like URLs (not while
         a Vite build can change under them).
 
@@ -459,7 +458,7 @@ class RequestUrls:
         ranked = self.ranked(pushes, version)
         return self._build(pushes) if ranked is None else ranked.links
 
-    def ranked(self, pushes: tuple[AssetPush, ...], version: int = 0) -> RankedLinks | None:
+    def ranked(self, pushes: tuple[AssetPush, ...], version: int) -> RankedLinks | None:
         """The links of ``pushes`` merged and in priority order (:class:`RankedLinks`), as
         remembered for this request's key; ``None`` if they cannot be remembered (then
         they are merged with the page's other links as they are)."""

@@ -193,3 +193,20 @@ def test_decorated_view_keeps_its_name_and_marks_its_manifest() -> None:
     assert decorated.__name__ == "main"
     assert decorated.push_manifest == "m.json"  # type: ignore[attr-defined]
     assert os.path.basename(__file__) == "test_decorator.py"
+
+
+def test_a_view_manifest_changed_in_debug_is_read_again(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    app = make_app(files={"v.json": '{"/static/a.js": {}}'}, TEMPLATES_AUTO_RELOAD=True)
+
+    @app.route("/")
+    @http2push("v.json")
+    def index() -> str:
+        return "<p>"
+
+    client = app.test_client()
+    assert targets_of(client.get("/")) == ["/static/a.js"]
+    (tmp_path / "v.json").write_text('{"/static/b.js": {}}')
+    os.utime(tmp_path / "v.json", ns=(1, 1))
+    assert targets_of(client.get("/")) == ["/static/b.js"]

@@ -3,6 +3,7 @@ fields, and the budget that covers every header the extension adds (issue 14).""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -146,6 +147,9 @@ def test_link_targets_reads_quoted_strings_as_strings() -> None:
         ('title="a\\"b, </x.css>", </y.css>', ["/y.css"]),  # an escaped quote stays inside
         ("</a.css", []),  # never closed: no target
         ("x=1, </c.css>", ["/c.css"]),  # not a link-value: skipped to the next comma
+        ("X</b.css>, </a.css>", ["/a.css"]),  # even when it looks like one further on
+        ("</a.css>, \t", ["/a.css"]),  # separators to the very end
+        ('</a">, </b.css>', ['/a"', "/b.css"]),  # a quote inside <...> opens no string
     ],
 )
 def test_link_targets_at_the_edges(value: str, targets: list[str]) -> None:
@@ -210,3 +214,86 @@ def test_the_budget_warning_names_each_endpoint_once_and_the_first_five_left_out
         "left out, as they did not fit: /static/c1.css, /static/c2.css, /static/c3.css, "
         "/static/c4.css, /static/c5.css",
     ]
+
+
+# --- the push-once cookie's share of the budget, to the byte ---------------------------------
+
+ONCE_PAGE = "".join(f"{{% push 'assets/a-long-name-for-file-{n}.css' %}}" for n in range(4))
+
+
+def once_response(
+    make_app: AppFactory, max_bytes: int, cookie: str | None = None
+) -> tuple[list[str], list[str]]:
+    """The Link and Set-Cookie fields of the page, on an app with that budget."""
+    app = make_app(PUSH_ONCE=True, PUSH_MAX_HEADER_BYTES=max_bytes)
+    app.add_url_rule("/", "page", lambda: render_template_string(ONCE_PAGE))
+    client = app.test_client()
+    if cookie is not None:
+        client.set_cookie("push_once", cookie)
+    response = client.get("/")
+    return response.headers.getlist("Link"), response.headers.getlist("Set-Cookie")
+
+
+def test_the_cookie_is_reserved_exactly_the_room_it_takes(make_app: AppFactory) -> None:
+    links, cookies = once_response(make_app, 100_000)
+    [link_field], [cookie_field] = links, cookies
+    exact = len(link_field) + 2 + len(cookie_field) + 2
+    assert once_response(make_app, exact) == (links, cookies)
+    # A byte less: the cookie keeps its room, the last link goes.
+    fewer, _ = once_response(make_app, exact - 1)
+    assert len(parse_link_fields(fewer)) == 3
+
+
+def test_nothing_is_reserved_when_nothing_new_is_pushed(make_app: AppFactory) -> None:
+    _, [cookie_field] = once_response(make_app, 100_000)
+    cookie = cookie_field.partition(";")[0].partition("=")[2]
+    links, cookies = once_response(make_app, 100_000, cookie)
+    [link_field] = links
+    assert cookies == []  # every link was pushed before: no cookie to set
+    assert once_response(make_app, len(link_field) + 2, cookie) == (links, [])
+    fewer, _ = once_response(make_app, len(link_field) + 1, cookie)
+    assert len(parse_link_fields(fewer)) == 3
+
+
+def test_the_link_field_fits_the_budget_with_its_own_two_bytes(make_app: AppFactory) -> None:
+    def link_fields(max_bytes: int) -> list[str]:
+        app = make_app(PUSH_MAX_HEADER_BYTES=max_bytes)
+        app.add_url_rule("/", "page", lambda: render_template_string(ONCE_PAGE))
+        return app.test_client().get("/").headers.getlist("Link")
+
+    [field] = link_fields(100_000)
+    assert link_fields(len(field) + 2) == [field]
+    [shorter] = link_fields(len(field) + 1)  # the value alone would fit: the field does not
+    assert len(parse_link_fields([shorter])) == 3 and len(shorter) + 2 <= len(field) + 1
+
+
+def test_the_cookie_is_reserved_at_most_half_of_the_budget(make_app: AppFactory) -> None:
+    # Forty new links: their cookie would need more than half of 400 bytes.
+    app = make_app(PUSH_ONCE=True, PUSH_MAX_HEADER_BYTES=400)
+    page = "".join(f"{{% push 'p/{n:02}.css' %}}" for n in range(40))
+    app.add_url_rule("/", "page", lambda: render_template_string(page))
+    response = app.test_client().get("/")
+    [field] = response.headers.getlist("Link")
+    longest = max(len(f"</static/p/{n:02}.css>; rel=preload; as=style") for n in range(40))
+    # The links get the other half, filled to within one link.
+    assert 200 - (longest + 2) < len(field) + 2 <= 200
+    assert response.headers.getlist("Set-Cookie")
+    assert added_size(response) <= 400  # type: ignore[arg-type]
+
+
+def test_a_large_manifest_does_not_repeat_what_the_views_own_field_names(
+    make_app: AppFactory,
+) -> None:
+    # 300 entries: merged lazily (a LinkStream), where the view's targets are filtered too.
+    entries = {f"/static/{n}.css": {"weight": 2 if n == 7 else 1} for n in range(300)}
+    app = make_app(files={"m.json": json.dumps(entries)}, PUSH_MANIFEST="m.json")
+
+    @app.route("/")
+    def index() -> Response:
+        response = Response("<p>")
+        response.headers["Link"] = "</static/7.css>; rel=preload; as=style"
+        return response
+
+    targets = targets_of(app.test_client().get("/"))
+    assert targets[:3] == ["/static/7.css", "/static/0.css", "/static/1.css"]
+    assert targets.count("/static/7.css") == 1  # the view's field, not repeated after it

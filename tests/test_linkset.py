@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -130,3 +131,57 @@ def test_a_recorded_push_of_a_manifest_url_takes_the_manifests_higher_weight() -
             ("/2.css", 2.0, None),
             ("/5.css", 2.0, None),
         ]
+
+
+def test_an_included_set_keeps_which_of_its_links_were_explicit() -> None:
+    inferred, explicit = link("/a.css"), link("/a.css", "style", title="page")
+    pushes = LinkSet()
+    pushes.add(inferred, explicit=False)
+    other = LinkSet()
+    other.add(explicit)
+    other.add(link("/b.css"), explicit=False)
+    pushes.include(other)
+    assert list(pushes) == [explicit, link("/b.css")]
+    pushes.add(link("/b.css", "style", title="later"))  # b was inferred there: it still yields
+    assert list(pushes)[1] == link("/b.css", "style", title="later")
+
+
+def test_the_urls_ranked_parts_share_are_computed_once_per_combination() -> None:
+    first = RankedLinks([link("/a.css"), link("/b.css")])
+    second = RankedLinks([link("/b.css"), link("/c.css")])
+    third = RankedLinks([link("/c.css"), link("/a.css"), link("/d.css")])
+    assert first.shared_with((second,)) == {"/b.css"}
+    assert first.shared_with((second, third)) == {"/a.css", "/b.css", "/c.css"}
+    assert first.shared_with((third,)) == {"/a.css"}
+    assert first.shared_with((second,)) is first.shared_with((second,))
+
+
+def test_the_memory_of_shared_urls_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(RankedLinks, "MAX_SHARED", 2)
+    first = RankedLinks([link("/a.css")])
+    others = [RankedLinks([link(f"/{index}.css")]) for index in range(3)]
+    for other in others:
+        first.shared_with((other,))
+    # Two were remembered, the memory was full at the third: it holds only that one.
+    assert list(first._shared) == [(id(others[2]),)]
+
+
+def test_full_urls_are_grouped_by_scheme_host_relation_and_cors_mode() -> None:
+    part = RankedLinks(
+        [
+            link("/a.css"),  # a path: no origin of its own
+            link("https://CDN.example/x.js"),
+            link("/b.css"),
+            link("https://cdn.example/f.woff2", crossorigin=True),
+            link("//cdn.example/y.js"),
+            link("https://cdn.example/z.js", rel="modulepreload"),
+            link("https://cdn.example/w.js"),
+        ]
+    )
+    assert part.by_origin() == {
+        ("https", "cdn.example", "preload", False): [1, 6],
+        ("https", "cdn.example", "preload", True): [3],
+        ("", "cdn.example", "preload", False): [4],
+        ("https", "cdn.example", "modulepreload", True): [5],  # modules are CORS requests
+    }
+    assert part.by_origin() is part.by_origin()  # worked out once

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from flask_push_templates import ManifestError, PushTemplates
 from flask_push_templates import manifest as manifest_module
 from flask_push_templates.manifest import (
+    Manifest,
     ManifestStore,
     load_manifest,
     parse_manifest,
@@ -213,10 +214,13 @@ def test_a_broken_or_deleted_file_keeps_the_last_good_version(
     store = ManifestStore()
     store.load(str(path))
     path.write_text('{"/a.css": {},')  # half-saved
+    with pytest.raises(ManifestError) as error:
+        load_manifest(str(path))
     with caplog.at_level(logging.ERROR):
         manifest = store.get(str(path), auto_reload=True)
     assert manifest is not None and manifest.entries == (AssetPush("/a.css"),)
-    assert "keeping the last valid version" in caplog.text
+    # The error as the file's, then what is served meanwhile.
+    assert caplog.messages == [f"{error.value}; keeping the last valid version"]
     path.unlink()
     manifest = store.get(str(path), auto_reload=True)
     assert manifest is not None and manifest.entries == (AssetPush("/a.css"),)
@@ -546,8 +550,12 @@ def test_a_manifest_rewritten_in_place_while_read_is_never_half_one_version_half
     assert entries == list(new)  # read again once the file held still
 
     tears = itertools.repeat(True)  # an editor that never stops saving
-    with pytest.raises(ManifestError, match="kept changing while it was read; write it to"):
+    with pytest.raises(ManifestError) as error:
         load_manifest(str(path))
+    assert str(error.value) == (
+        f"push manifest {path} kept changing while it was read; write it to another file "
+        "and rename that over it to replace it at once"
+    )
 
 
 def test_concurrent_requests_while_a_debug_manifest_is_rewritten_see_whole_versions(
@@ -673,3 +681,170 @@ def test_an_entry_names_its_endpoint_which_is_no_link_attribute() -> None:
 def test_a_bad_entry_endpoint_is_a_manifest_error(spec: str, message: str) -> None:
     with pytest.raises(ManifestError, match=re.escape(message)):
         parse_manifest(spec, "m.json")
+
+
+# --- what the reload logs, and how often it reads (exact texts: they are what a user reads) -
+
+
+def test_a_manifest_broken_from_the_start_in_debug_says_it_gives_no_links(
+    make_app: AppFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(PUSH_MANIFEST="m.json", TEMPLATES_AUTO_RELOAD=True)  # not there yet
+    app.add_url_rule("/", "i", lambda: "<p>")
+    write(tmp_path / "m.json", "{")
+    caplog.clear()
+    response = app.test_client().get("/")
+    assert response.status_code == 200 and "Link" not in response.headers
+    [message] = [r.getMessage() for r in caplog.records if r.name == manifest_module.__name__]
+    assert message.startswith(f"push manifest {tmp_path / 'm.json'}, line 1")
+    assert message.endswith("; no links from it until it is fixed")
+
+
+def test_an_unforeseen_reload_failure_names_the_file_and_what_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "m.json"
+    path.write_text('{"/a.css": {}}')
+    store = ManifestStore()
+    good = store.load(str(path))
+
+    def broken(text: str, path: str) -> None:
+        raise LookupError("a failure validation did not foresee")
+
+    monkeypatch.setattr(manifest_module, "parse_manifest", broken)
+    os.utime(path, ns=(1, 1))
+    assert store.get(str(path), auto_reload=True) is good
+    [record] = caplog.records
+    assert record.getMessage() == (
+        f"push manifest {path} could not be reloaded; keeping the last valid version"
+    )
+    assert record.exc_info is not None and record.exc_info[0] is LookupError
+
+
+def test_a_debug_manifest_is_read_once_per_version_not_per_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = manifest_app(tmp_path, '{"/static/a.css": {}}', TEMPLATES_AUTO_RELOAD=True)
+    reads: list[str] = []
+    real_load = manifest_module.load_manifest
+
+    def counting_load(path: str) -> Manifest:
+        reads.append(path)
+        return real_load(path)
+
+    monkeypatch.setattr(manifest_module, "load_manifest", counting_load)
+    client = app.test_client()
+    for _ in range(3):
+        assert targets_of(client.get("/")) == ["/static/a.css"]
+    assert reads == []  # read at start-up, unchanged since
+    write(tmp_path / "m.json", '{"/static/b.css": {}}')
+    os.utime(tmp_path / "m.json", ns=(1, 1))
+    for _ in range(3):
+        assert targets_of(client.get("/")) == ["/static/b.css"]
+    assert reads == [str(tmp_path / "m.json")]
+
+
+def test_a_manifest_read_from_a_pipe_is_read_whole(tmp_path: Path) -> None:
+    # A pipe's size is 0 whatever it holds: only a regular file's size says a read is short.
+    read_end, write_end = os.pipe()
+    os.write(write_end, b'{"/a.css": {}, "/b.js": {"weight": 2}}')
+    os.close(write_end)
+    try:
+        manifest = load_manifest(f"/dev/fd/{read_end}")
+    finally:
+        os.close(read_end)
+    assert manifest.entries == (AssetPush("/a.css"), AssetPush("/b.js", None, (("weight", 2),)))
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        # The first mention of the asset, not a later one in a group.
+        ('{\n"/a.js": {"type": "bad"},\n"p.html": {\n"/a.js": {}}}', "m.json, line 2: entry"),
+        # Lines are counted from the very start of the file.
+        ('\n\n{"/a.js": {"type": "bad"}}', "m.json, line 3: entry"),
+        # The group named before its entry, not a later value of the same text.
+        (
+            '{"p.html": {\n"/a.js": {"type": "bad"}},\n"/b.js": {"title": "p.html"}}',
+            "m.json, line 2: entry '/a.js' of 'p.html'",
+        ),
+        # A key the file spells otherwise than JSON writes it has no line to name.
+        ('{"/\\u0061.js": {"type": "bad"}}', "m.json: entry '/a.js'"),
+        ('{"/\u00e9.js": {"type": "bad"}}', "m.json: entry '/\u00e9.js'"),
+    ],
+)
+def test_the_line_of_a_bad_entry(text: str, where: str) -> None:
+    with pytest.raises(ManifestError) as error:
+        parse_manifest(text, "m.json")
+    assert str(error.value).startswith(f"push manifest {where}")
+
+
+def test_the_store_counts_a_new_version_only_when_a_manifest_changes(tmp_path: Path) -> None:
+    # What is derived from the manifests (RequestUrls.ranked) is forgotten on a new version:
+    # a reload that keeps the last version must not throw that away.
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text('{"/a.css": {}}')
+    second.write_text('{"/b.css": {}}')
+    store = ManifestStore()
+    versions = [store.version]
+    store.load(str(first))
+    versions.append(store.version)
+    store.load(str(second))
+    versions.append(store.version)
+    assert versions[0] < versions[1] < versions[2]
+    first.write_text('{"/a.css": {},')  # half-saved: the last version is kept
+    os.utime(first, ns=(1, 1))
+    assert store.get(str(first), auto_reload=True) is not None
+    assert store.get(str(second), auto_reload=False) is not None
+    assert store.version == versions[2]
+    first.write_text('{"/c.css": {}}')
+    os.utime(first, ns=(2, 2))
+    assert store.get(str(first), auto_reload=True) == Manifest(str(first), (AssetPush("/c.css"),))
+    assert store.version > versions[2]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '{"/a.js": "script"}',
+            "push manifest m.json, line 1: entry '/a.js': must be an object like "
+            '{"type": "script", "weight": 1}, not "script"',
+        ),
+        (
+            '{"/a.js": {"type": 3}}',
+            "push manifest m.json, line 1: entry '/a.js': \"type\" must be a string, not 3",
+        ),
+        (
+            '{"p.html": {\n"/a.js": {"type": ["script"]}}}',
+            "push manifest m.json, line 2: entry '/a.js' of 'p.html': \"type\" must be a "
+            'string, not ["script"]',
+        ),
+        (
+            '{"p.html": {"/a.js": {"media": {"x": 1}}}}',
+            "push manifest m.json, line 1: entry '/a.js' of 'p.html': 'media' must be a "
+            "string, number or boolean",
+        ),
+        # An asset may hold ": ": the reason is what follows the asset, not its own end.
+        (
+            '{"/a: b.js": {"type": "bad"}}',
+            "push manifest m.json, line 1: entry '/a: b.js': unknown destination 'bad'; "
+            "accepted: document, fetch, font, image, module, script, style, track",
+        ),
+        (
+            '{"p.html": {"x: y.css": {"endpoint": 3}}}',
+            "push manifest m.json, line 1: entry 'x: y.css' of 'p.html': endpoint must be an "
+            "endpoint name such as 'admin.static' or '.static', not 3",
+        ),
+        (
+            '{"/a.css": {"endpoint": "admin: static"}}',
+            "push manifest m.json, line 1: entry '/a.css': endpoint='admin: static' builds the "
+            "URL of a static file name such as 'css/admin.css'; a path or URL is pushed as "
+            "written",
+        ),
+    ],
+)
+def test_an_entry_error_in_full(text: str, message: str) -> None:
+    with pytest.raises(ManifestError) as error:
+        parse_manifest(text, "m.json")
+    assert str(error.value) == message

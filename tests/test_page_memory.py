@@ -280,3 +280,21 @@ def test_a_hit_with_a_large_manifest_gets_its_renders_header(make_app: AppFactor
     target, link_params = params(hit)[0]
     assert (target, ("media", "screen") in link_params) == ("/static/layout.css", True)
     assert {"/static/hero.jpg", "/static/font.woff2", "/static/part.js"} <= set(targets_of(hit))
+
+
+def test_two_cached_views_with_the_same_body_keep_their_own_links(make_app: AppFactory) -> None:
+    # The memory is keyed by endpoint and body: a body is the same page only at one endpoint.
+    app = make_app(
+        templates={
+            "a.html": "{% push 'a.css' %}<p>same</p>",
+            "b.html": "{% push 'b.css' %}<p>same</p>",
+        },
+        CACHE_TYPE="SimpleCache",
+    )
+    cache = Cache(app)
+    app.add_url_rule("/a", "a", cache.cached(timeout=60)(lambda: render_template("a.html")))
+    app.add_url_rule("/b", "b", cache.cached(timeout=60)(lambda: render_template("b.html")))
+    client = app.test_client()
+    for _ in range(2):  # misses, then hits
+        assert targets_of(client.get("/a")) == ["/static/a.css"]
+        assert targets_of(client.get("/b")) == ["/static/b.css"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,13 +22,15 @@ from flask_push_templates.pipeline import (
     MANIFEST_GROUP,
     RECORDED,
     VIEW_MANIFEST,
+    LinkStream,
     collect_links,
     header_size,
     link_sources,
+    preconnects,
 )
 from flask_push_templates.recording import PageRecord, recorded_page
 from flask_push_templates.state import get_state
-from tests.conftest import AppFactory, links_of
+from tests.conftest import AppFactory, link, links_of
 
 
 @pytest.fixture(autouse=True, params=["eager", "lazy"])
@@ -297,3 +301,48 @@ def test_a_response_merges_only_what_a_large_manifest_shares_with_the_page(
         "</static/e9.js>; rel=preload; as=script; title=page, "
         "</static/e4.js>; rel=preload; as=script, </static/e14.js>; rel=preload; as=script, "
     )
+
+
+# --- LinkStream: a sequence made as it is read -----------------------------------------------
+
+
+def counted_stream(count: int) -> tuple[LinkStream, list[int]]:
+    """A stream of ``count`` links, and how many its source has given so far."""
+    given = [0]
+
+    def source() -> Iterator[Link]:
+        for index in range(count):
+            given[0] += 1
+            yield link(f"/{index}.css")
+
+    return LinkStream(source(), 10), given
+
+
+def test_a_link_stream_makes_only_the_links_read() -> None:
+    stream, given = counted_stream(5)
+    assert stream[0].url == "/0.css" and given == [1]
+    assert stream[1].url == "/1.css" and given == [2]
+    assert not stream.longer_than(5) and stream.longer_than(4) and given == [5]
+    stream, given = counted_stream(5)
+    assert stream.longer_than(2) and given == [3]  # at most one more than asked
+    assert [each.url for each in itertools.islice(stream, 3)] == ["/0.css", "/1.css", "/2.css"]
+    assert given == [3]
+
+
+def test_a_link_stream_is_a_sequence() -> None:
+    stream, given = counted_stream(4)
+    assert stream[-1].url == "/3.css" and given == [4]  # from the end: all are made
+    stream, _ = counted_stream(4)
+    assert [each.url for each in stream[1:3]] == ["/1.css", "/2.css"]
+    stream, _ = counted_stream(3)
+    assert len(stream) == 3
+    assert [each.url for each in stream] == ["/0.css", "/1.css", "/2.css"]  # read again
+    assert len(stream) == 3
+
+
+def test_a_scheme_relative_link_takes_the_scheme_of_a_page_origin_with_a_port() -> None:
+    links = [link("//cdn.example/x.js"), link("//fonts.example/f.woff2")]
+    assert [each.url for each in preconnects(links, "https://shop.example:8443")] == [
+        "https://cdn.example",
+        "https://fonts.example",
+    ]

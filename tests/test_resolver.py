@@ -8,7 +8,9 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import Any
 
+import flask
 import pytest
 from flask import (
     Blueprint,
@@ -22,11 +24,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.test import TestResponse
 
 from flask_push_templates import PushError, PushTemplates, http2push, push_url
+from flask_push_templates import resolver as resolver_module
 from flask_push_templates.linkset import RankedLinks
-from flask_push_templates.pushes import AssetPush
+from flask_push_templates.pushes import AssetPush, UnresolvableAsset
 from flask_push_templates.resolver import AssetResolver, expand_endpoint
 from flask_push_templates.state import get_state
-from tests.conftest import AppFactory, links_of, static_blueprint, targets_of
+from tests.conftest import AppFactory, link, links_of, static_blueprint, targets_of
 from tests.linkheader import parse_link_header
 from tests.test_decorator import README_MANIFEST
 from tests.test_early_hints import get, hinted_targets
@@ -128,13 +131,15 @@ def test_urls_of_an_app_with_url_defaults_are_never_remembered(make_app: AppFact
     assert get_state(app).resolver._urls == {}
 
 
+# A push naming its endpoint is remembered by RequestUrls.static_url, the others by url.
+@pytest.mark.parametrize("endpoint", [None, "static"])
 def test_remembered_urls_are_bounded_and_start_over_when_full(
-    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, endpoint: str | None
 ) -> None:
     monkeypatch.setattr(AssetResolver, "MAX_URLS", 3)
     app = make_app()
     names = [f"{index}.css" for index in range(4)]
-    app.add_url_rule("/", "page", lambda: "".join(push_url(name) for name in names))
+    app.add_url_rule("/", "page", lambda: "".join(push_url(n, endpoint=endpoint) for n in names))
     response = app.test_client().get("/", headers={"Accept": "text/html"})
     assert response.text == "".join(f"/static/{name}" for name in names)
     urls = get_state(app).resolver._urls
@@ -153,8 +158,8 @@ def test_resolved_manifest_links_are_told_apart_when_an_id_is_reused(
         # What a dead tuple whose id the new one reuses would have left behind.
         resolver = get_state(app).resolver
         resolver._links[(id(pushes), "", "static")] = RankedLinks((urls.link(stale[0]),), stale)
-        assert [link.url for link in urls.links(pushes)] == ["/static/new.css"]
-        assert urls.links(pushes) is urls.links(pushes)
+        assert [link.url for link in urls.links(pushes, 0)] == ["/static/new.css"]
+        assert urls.links(pushes, 0) is urls.links(pushes, 0)
 
 
 def test_remembered_manifest_links_are_bounded(
@@ -166,7 +171,7 @@ def test_remembered_manifest_links_are_bounded(
     with app.test_request_context("/"):
         urls = get_state(app).resolver.for_request()
         for group in groups:
-            urls.links(group)
+            urls.links(group, 0)
         assert [value.pushes for value in get_state(app).resolver._links.values()] == [groups[2]]
 
 
@@ -198,12 +203,17 @@ def test_one_rule_for_every_asset(make_app: AppFactory, asset: str, url: str) ->
         assert get_state(app).resolver.for_request().url(asset) == expected
 
 
-def test_an_app_path_outside_a_request_is_under_application_root(make_app: AppFactory) -> None:
-    app = make_app(APPLICATION_ROOT="/app/")
+@pytest.mark.parametrize(
+    ("root", "prefix"), [("/app/", "/app"), ("/APPX", "/APPX"), ("", ""), ("/", "")]
+)
+def test_an_app_path_outside_a_request_is_under_application_root(
+    make_app: AppFactory, root: str, prefix: str
+) -> None:
+    app = make_app(APPLICATION_ROOT=root)
     with app.app_context():
         urls = get_state(app).resolver.for_request()
-        assert urls.url("/static/x.css") == "/app/static/x.css"
-        assert urls.url("x.css?v=2") == "/app/static/x.css?v=2"
+        assert urls.url("/static/x.css") == f"{prefix}/static/x.css"
+        assert urls.url("x.css?v=2") == f"{prefix}/static/x.css?v=2"
 
 
 def test_the_assets_query_follows_the_query_url_defaults_add(make_app: AppFactory) -> None:
@@ -243,7 +253,7 @@ def test_manifest_links_resolved_by_the_tools_do_not_reach_a_request(
     manifest = state.manifests.get(str(state.manifest_path), auto_reload=False)
     assert manifest is not None
     with app.app_context():  # as a CLI command or a background job resolves them
-        outside = state.resolver.for_request().links(manifest.entries)
+        outside = state.resolver.for_request().links(manifest.entries, 0)
     assert [link.url for link in outside] == ["http://internal.example:8443/static/app.css"]
     response = app.test_client().get("/", base_url="http://internal.example:8443")
     assert targets_of(response) == ["/static/app.css"]
@@ -530,11 +540,12 @@ def test_remembered_manifest_links_are_bounded_in_number_of_links(
     with app.test_request_context("/"):
         urls = get_state(app).resolver.for_request()
         two = (AssetPush("a.css"), AssetPush("b.css"))
-        urls.ranked(two)
-        urls.ranked((AssetPush("c.css"),))
-        urls.ranked((AssetPush("d.css"), AssetPush("e.css")))  # 5 in all: starts over
+        urls.ranked(two, 0)
+        urls.ranked((AssetPush("c.css"),), 0)
+        urls.ranked((AssetPush("d.css"), AssetPush("e.css")), 0)  # 5 in all: starts over
         too_many = tuple(AssetPush(f"{index}.css") for index in range(4))
-        assert [link.url for link in urls.links(too_many)] == [f"/static/{i}.css" for i in range(4)]
+        too_many_urls = [link.url for link in urls.links(too_many, 0)]
+        assert too_many_urls == [f"/static/{index}.css" for index in range(4)]
         remembered = get_state(app).resolver._links.values()
         assert [len(ranked.links) for ranked in remembered] == [2]
 
@@ -565,3 +576,291 @@ def test_a_large_manifests_ordered_links_are_remembered_per_script_root(
             ]
             assert all(t.startswith(f"{root}/static/") for t in targets[len(preconnect) + 1 :])
     assert len(get_state(app).resolver._links) == 3
+
+
+# --- what mutmut found unguarded: the memory of endpoint URLs, the builder of endpoint
+# URLs, the app's own URL of a push (flask push check), the log lines -----------------------
+
+
+def test_a_blueprint_static_url_is_built_once_per_script_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = admin_app(tmp_path)
+    built: list[str] = []
+    real_url_for = flask.url_for
+
+    def counting_url_for(endpoint: str, **values: Any) -> str:
+        built.append(f"{endpoint} {values.get('filename')}")
+        return real_url_for(endpoint, **values)
+
+    monkeypatch.setattr(resolver_module, "url_for", counting_url_for)
+    client = app.test_client()
+    for _ in range(2):  # the second round is served from what the first remembered
+        for root in ("", "/shop"):
+            response = client.get("/admin/", environ_overrides={"SCRIPT_NAME": root})
+            assert targets_of(response) == [
+                f"{root}/admin/static/css/admin.css",
+                f"{root}/static/css/site.css",
+            ]
+    assert sorted(built) == sorted(2 * ["admin.static css/admin.css", "static css/site.css"])
+    assert get_state(app).resolver._urls[("css/admin.css", "/shop", "admin.static")] == (
+        "/shop/admin/static/css/admin.css"
+    )
+
+
+def test_a_blueprint_static_url_outside_a_request_is_under_application_root(
+    tmp_path: Path,
+) -> None:
+    app = admin_app(tmp_path, APPLICATION_ROOT="/app")
+    with app.app_context():
+        url = render_template_string("{{ push_url('css/admin.css', endpoint='admin.static') }}")
+    assert url == "/app/admin/static/css/admin.css"
+
+
+def cdn_url(endpoint: str, **values: object) -> str:
+    """A ``PUSH_URL_BUILDER`` whose URLs say which endpoint built them."""
+    return f"https://cdn.example/{endpoint}/{values['filename']}"
+
+
+def test_push_url_for_builds_static_endpoints_by_the_url_builder_and_others_by_url_for(
+    tmp_path: Path,
+) -> None:
+    app = Flask("endpoint_urls", root_path=str(tmp_path))
+    app.config.update(TESTING=True, PUSH_URL_BUILDER=cdn_url)
+    PushTemplates(app)
+    shop = Blueprint("shop", __name__, url_prefix="/shop")
+    shop.register_blueprint(static_blueprint("admin", tmp_path))  # shop.admin.static
+    app.register_blueprint(shop)
+    app.add_url_rule("/data", "data", lambda: "{}")
+    page = (
+        "{{ push_url_for('static', filename='a.css') }} "
+        "{{ push_url_for('shop.admin.static', filename='b.css') }} "
+        "{{ push_url_for('data', _as='fetch') }}"
+    )
+    app.add_url_rule("/", "page", lambda: render_template_string(page))
+    response = app.test_client().get("/")
+    expected = [
+        "https://cdn.example/static/a.css",
+        "https://cdn.example/shop.admin.static/b.css",
+        "/data",
+    ]
+    assert response.text == " ".join(expected)
+    assert targets_of(response)[-3:] == expected
+
+
+def test_the_apps_own_url_of_a_push_follows_the_requests_blueprint(tmp_path: Path) -> None:
+    # What 'flask push check' looks for on disk when the page's URL is a CDN's.
+    app = Flask("origin_urls", root_path=str(tmp_path))
+    app.config.update(TESTING=True, PUSH_URL_BUILDER=cdn_url)
+    PushTemplates(app)
+    shop = static_blueprint("shop", tmp_path)
+    shop.add_url_rule("/", "page", lambda: "shop")
+    api = Blueprint("api", __name__, url_prefix="/api")  # no static folder of its own
+    api.add_url_rule("/", "page", lambda: "api")
+    app.register_blueprint(shop)
+    app.register_blueprint(api)
+    relative = AssetPush("a.css", endpoint=".static")
+    for path, url in (("/shop/", "/shop/static/a.css"), ("/api/", "/static/a.css")):
+        with app.test_request_context(path):
+            urls = get_state(app).resolver.for_request()
+            assert urls.url("a.css") == "https://cdn.example/static/a.css"
+            assert urls.origin_url(relative) == url
+            assert urls.origin_url(AssetPush("a.css")) == "/static/a.css"
+    with app.test_request_context("/api/"):
+        urls = get_state(app).resolver.for_request()
+        with pytest.raises(UnresolvableAsset) as error:
+            urls.origin_url(AssetPush("a.css", endpoint="admin.static"))
+    assert str(error.value) == (
+        "push of 'a.css': 'admin.static' names no endpoint that serves static files (the "
+        "app's static endpoints are 'shop.static', 'static')"
+    )
+
+
+def test_a_push_left_out_is_logged_as_an_error_once_then_kept_out_of_the_way(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, resolver_module.__name__)
+    manifest = {"a.css": {"endpoint": "shop.static"}, "b.css": {"endpoint": "blog.static"}}
+    app = make_app(files={"m.json": json.dumps(manifest)}, PUSH_MANIFEST="m.json")
+    # Its URLs are never remembered: each request resolves the manifest again.
+    app.url_defaults(lambda endpoint, values: None)
+    app.add_url_rule("/", "page", lambda: "<p>page</p>")
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/").status_code == 200
+    logged = [
+        (record.levelno, record.getMessage().split(" names no endpoint")[0])
+        for record in caplog.records
+        if record.name == resolver_module.__name__
+    ]
+    first, second = "push of 'a.css': 'shop.static'", "push of 'b.css': 'blog.static'"
+    # Each push is an error once; the same push again is only a debug line.
+    assert logged == [
+        (logging.ERROR, first),
+        (logging.ERROR, second),
+        *2 * [(logging.DEBUG, first), (logging.DEBUG, second)],
+    ]
+
+
+def test_a_refused_script_root_is_logged_in_full(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = prefix_app(make_app)
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_prefix=1)  # type: ignore[method-assign]
+    assert get(app, "/", headers={"X-Forwarded-Prefix": "shop"})[0].status_code == 200
+    [message] = [r.getMessage() for r in caplog.records if r.name == resolver_module.__name__]
+    assert message == (
+        "the request's script root 'shop' does not start with '/' (SCRIPT_NAME; behind "
+        "ProxyFix(x_prefix=1) it is the X-Forwarded-Prefix header): requests with such a "
+        "script root get no links (logged once for each cause)"
+    )
+
+
+def test_manifest_links_are_remembered_at_the_version_they_were_read(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    resolver = get_state(app).resolver
+    first, second = (AssetPush("a.css"),), (AssetPush("b.css"),)
+    with app.test_request_context("/"):
+        urls = resolver.for_request()
+        urls.ranked(first, version=2)
+        assert [link.url for link in urls.links(second, version=2)] == ["/static/b.css"]
+    assert [ranked.pushes for ranked in resolver._links.values()] == [first, second]
+
+
+# --- Vite entries (RequestUrls.expand, .entry): a small build in Vite's manifest format, so
+# that the unit suite covers them without node (test_vite.py has the real build) -----------
+
+VITE_MANIFEST = "static/build/.vite/manifest.json"
+
+
+def vite_chunks(version: int) -> dict[str, object]:
+    return {
+        "src/main.js": {
+            "file": f"assets/main-{version}.js",
+            "isEntry": True,
+            "css": [f"assets/main-{version}.css"],
+            "imports": ["_shared.js"],
+        },
+        "_shared.js": {"file": f"assets/shared-{version}.js"},
+    }
+
+
+def vite_files(version: int) -> list[str]:
+    """The links of the entry of :func:`vite_chunks`: its CSS, its module, what it imports."""
+    names = (f"main-{version}.css", f"main-{version}.js", f"shared-{version}.js")
+    return [f"/static/build/assets/{name}" for name in names]
+
+
+def vite_resolver_app(tmp_path: Path, **config: object) -> Flask:
+    manifest = tmp_path / VITE_MANIFEST
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(json.dumps(vite_chunks(1)))
+    app = Flask("vite_resolver", root_path=str(tmp_path))
+    app.config.update(TESTING=True, PUSH_VITE_MANIFEST=VITE_MANIFEST, **config)
+    PushTemplates(app)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("push", "targets"),
+    [
+        ("'src/main.js'", vite_files(1)),
+        # A destination or an endpoint says it is a file of the static folder, not an entry.
+        ("'src/main.js', 'script'", ["/static/src/main.js"]),
+        ("'src/main.js', endpoint='static'", ["/static/src/main.js"]),
+    ],
+)
+def test_a_push_of_a_vite_entry_stands_for_its_files(
+    tmp_path: Path, push: str, targets: list[str]
+) -> None:
+    app = vite_resolver_app(tmp_path)
+    app.add_url_rule("/", "page", lambda: render_template_string(f"{{% push {push} %}}"))
+    assert targets_of(app.test_client().get("/")) == targets
+
+
+def test_a_rebuilt_vite_manifest_is_followed_in_debug(tmp_path: Path) -> None:
+    (tmp_path / "m.json").write_text('{"src/main.js": {}}')
+    app = vite_resolver_app(tmp_path, TEMPLATES_AUTO_RELOAD=True, PUSH_MANIFEST="m.json")
+    app.add_url_rule("/", "page", lambda: "<p>page</p>")
+    app.add_url_rule("/url", "url", lambda: push_url("src/main.js"))
+    client = app.test_client()
+    for version in (1, 2):
+        if version == 2:
+            manifest = tmp_path / VITE_MANIFEST
+            manifest.write_text(json.dumps(vite_chunks(2)))
+            os.utime(manifest, ns=(1, 1))
+        assert targets_of(client.get("/")) == vite_files(version)
+        response = client.get("/url", headers={"Accept": "text/html"})
+        assert response.text == f"/static/build/assets/main-{version}.js"
+        assert targets_of(response) == vite_files(version)
+
+
+def test_a_static_url_outside_a_request_follows_host_matching_and_the_preferred_scheme(
+    tmp_path: Path,
+) -> None:
+    # No SERVER_NAME: the URL is built without one, for the static rule's own host.
+    app = Flask("hosts", root_path=str(tmp_path), host_matching=True, static_host="s.example")
+    app.config.update(PREFERRED_URL_SCHEME="https")
+    PushTemplates(app)
+    with app.app_context():
+        assert render_template_string("{{ push_url('a.css') }}") == "https://s.example/static/a.css"
+    app.config["PREFERRED_URL_SCHEME"] = None
+    with app.app_context():
+        assert render_template_string("{{ push_url('a.css') }}") == "http://s.example/static/a.css"
+
+
+def test_a_static_file_name_no_url_can_carry_is_refused_naming_it(make_app: AppFactory) -> None:
+    app = make_app()
+    with app.test_request_context("/"), pytest.raises(PushError) as error:
+        push_url("a\ud800.css")
+    assert str(error.value) == (
+        "push of 'a\\ud800.css': the asset 'a\\ud800.css' holds a lone surrogate, which no URL "
+        "or header can carry"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sizes", "kept"),
+    [
+        ([3], [0]),  # exactly the bound: remembered
+        ([2, 1], [0, 1]),  # the bound reached, not passed: both kept
+        ([2, 2, 1], [1, 2]),  # the second passed it: started over, then room for the third
+        # The same key remembered again replaces its links in the count.
+        ([1, "again", 1, 1], [0, 2, 3]),
+    ],
+)
+def test_remembered_manifest_links_count_every_link_once(
+    monkeypatch: pytest.MonkeyPatch, sizes: list[int | str], kept: list[int]
+) -> None:
+    monkeypatch.setattr(AssetResolver, "MAX_LINKS", 3)
+    resolver = AssetResolver("static")
+    keys: list[tuple[int, str, str]] = []
+    for size in sizes:
+        if size == "again":
+            key = keys[-1]
+            size = 1
+        else:
+            key = (len(keys), "", "static")
+        keys.append(key)
+        links = [link(f"/{key[0]}-{index}.css") for index in range(int(size))]
+        resolver.remember_links(key, RankedLinks(links), version=1)
+    assert [key[0] for key in resolver._links] == kept
+
+
+def test_a_static_url_for_global_of_another_package_builds_the_urls_and_is_not_remembered(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    versions = iter(range(1, 100))
+
+    @app.template_global()
+    def static_url_for(endpoint: str, **values: str) -> str:  # a plain function, not a method
+        return f"/{endpoint}/{values['filename']}?v={next(versions)}"
+
+    app.add_url_rule("/", "page", lambda: render_template_string(PAGE))
+    client = app.test_client()
+    assert targets_of(client.get("/")) == ["/static/app.css?v=1"]
+    assert targets_of(client.get("/")) == ["/static/app.css?v=2"]  # asked again each time
+    assert get_state(app).resolver._urls == {}

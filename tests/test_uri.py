@@ -52,6 +52,8 @@ def test_targets_are_percent_encoded_so_nothing_breaks_out(url: str, encoded: st
         ("//[v1.ab/x.css", "//%5Bv1.ab/x.css"),
         ("//v1.ab]/x.css", "//v1.ab%5D/x.css"),
         ("//[]x/a.css", "//%5B%5Dx/a.css"),
+        # "[]" ends the host: what follows is encoded as a port ("!" is not a port's).
+        ("//[]!:80/a.css", "//%5B%5D%21:80/a.css"),
         # RFC 3986 has no zone identifiers (RFC 6874 is not supported by browsers).
         ("http://[fe80::1%25eth0]/a.css", "http://%5Bfe80%3A%3A1%25eth0%5D/a.css"),
         # Escapes in userinfo and host are kept; each part encodes what it may not hold.
@@ -116,6 +118,7 @@ def test_queries_and_fragments_stay_legal_and_unsplittable(url: str, encoded: st
         ("css/app.css#x?y", ("css/app.css", "#x?y")),
         ("css/app.css?v=2#x", ("css/app.css", "?v=2#x")),
         ("?v=2", ("", "?v=2")),
+        ("css/app.css#x#y", ("css/app.css", "#x#y")),  # at the first "#"
     ],
 )
 def test_a_reference_splits_at_its_query_or_fragment(asset: str, parts: tuple[str, str]) -> None:
@@ -125,7 +128,7 @@ def test_a_reference_splits_at_its_query_or_fragment(asset: str, parts: tuple[st
 @pytest.mark.parametrize(
     ("asset", "problem"),
     [
-        ("", "the asset is empty"),
+        ("", "the asset is empty; give a static file name, a path or a URL"),
         ("?v=2", "a query or fragment needs a file name before it"),
         ("#x", "a query or fragment needs a file name before it"),
         ("css/app.css?v=2", None),
