@@ -376,8 +376,8 @@ def fit_links(links: Iterable[Link], max_links: int, max_bytes: int) -> list[Lin
     In priority order, a link that does not fit is skipped and the next ones are still
     tried: one long signed URL mentioned first must not push out ten small links that fit.
     """
-    if type(links) is list and len(links) <= max_links and header_size(links) <= max_bytes:
-        return links  # all fit: the common case, without the walk
+    if type(links) is list and len(links) <= max_links and header_size(links) + 2 <= max_bytes:
+        return links  # all fit (the field's value and its two bytes): the common case
     kept: list[Link] = []
     # What the field costs so far, counted as field_size counts it: its value and two bytes
     # (each link adds its length and a ", " before it, or the field's two for the first).
