@@ -96,9 +96,24 @@ def encode_target(url: str) -> str:
     """
     authority = _AUTHORITY.match(url)
     if authority is None:
-        return url if _SAFE_TARGET.fullmatch(url) else _encode_chars(url)
+        target = url if _SAFE_TARGET.fullmatch(url) else _encode_chars(url)
+        return _not_a_scheme(target)
     # An authority has its own grammar: "@" only once, brackets only around an IP literal.
     return _encode_authority(authority.group()) + _encode_chars(url[authority.end() :])
+
+
+def _not_a_scheme(target: str) -> str:
+    """``target`` with ``./`` before it if its first segment holds a ``:`` and it has no
+    scheme (``0:``, ``1:2/a.css``): no URI reference can start so (RFC 3986 section 4.2:
+    it would read as a scheme), and the dot-segment keeps what it resolves to."""
+    if ":" not in target or _SCHEME.match(target) is not None:
+        return target
+    if ":" in _SEGMENT_END.split(target, maxsplit=1)[0]:
+        return "./" + target
+    return target
+
+
+_SEGMENT_END = re.compile(r"[/?#]")
 
 
 def _encode_chars(url: str) -> str:

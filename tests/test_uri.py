@@ -31,11 +31,19 @@ from tests.linkheader import parse_link_header, uri_reference_error
         ('/static/"quoted".css', "/static/%22quoted%22.css"),
         ("/a#b#c", "/a#b%23c"),
         ("http://[::1]:8080/a[1].css", "http://[::1]:8080/a%5B1%5D.css"),
+        # A first segment with ":" and no scheme would read as a scheme (RFC 3986 4.2).
+        ("0:", "./0:"),
+        ("1:2/a.css", "./1:2/a.css"),
+        ("a b:c", "./a%20b:c"),
+        ("css/0:", "css/0:"),
+        ("?a:b", "?a:b"),
+        ("app:x.css", "app:x.css"),  # a scheme, as the asset rule reads it too
     ],
 )
 def test_targets_are_percent_encoded_so_nothing_breaks_out(url: str, encoded: str) -> None:
     assert encode_target(url) == encoded
     assert encode_target(encoded) == encoded
+    assert uri_reference_error(encoded) is None
 
 
 @pytest.mark.parametrize(
