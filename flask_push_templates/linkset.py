@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from .links import Link
+from .uri import names_host
 
 
 class LinkSet:
@@ -20,12 +21,15 @@ class LinkSet:
     highest weight any push gave it, so that a later, more important mention still counts.
     """
 
-    __slots__ = ("_explicit", "_links", "_weighted")
+    __slots__ = ("_explicit", "_links", "_weighted", "names_hosts")
 
     def __init__(self) -> None:
         self._links: dict[str, Link] = {}
         self._explicit: set[str] = set()
         self._weighted = False  # whether any weight differs from the default, 1
+        #: Whether any link is a full URL (``https://cdn/...``, ``//cdn/...``): only then
+        #: can a page need a preconnect (pipeline.header_candidates).
+        self.names_hosts = False
 
     def copy(self) -> LinkSet:
         """A set with the same links, which also remembers which were given explicitly."""
@@ -33,6 +37,7 @@ class LinkSet:
         twin._links = dict(self._links)
         twin._explicit = set(self._explicit)
         twin._weighted = self._weighted
+        twin.names_hosts = self.names_hosts
         return twin
 
     def add(self, link: Link, explicit: bool = True) -> None:
@@ -40,6 +45,8 @@ class LinkSet:
         url = link.url
         if link.weight != 1.0:
             self._weighted = True
+        if names_host(url):
+            self.names_hosts = True
         known = self._links.get(url)
         if known is None:
             self._links[url] = link
@@ -157,7 +164,7 @@ class RankedLinks:
         if origins is None:
             origins = {}
             for index, (_, _, link) in enumerate(self.ordered):
-                if "//" not in link.url[:8]:
+                if not names_host(link.url):
                     continue
                 try:
                     parts = urlsplit(link.url)
@@ -248,7 +255,7 @@ class MergedLinks:
         """For each origin, relation and CORS mode, the first of the links to full URLs
         that name it (and perhaps more), in priority order: whatever decides the
         preconnects, without reading every link."""
-        found = [ranked for ranked in self._merged if "//" in ranked[3].url[:8]]
+        found = [ranked for ranked in self._merged if names_host(ranked[3].url)]
         skipped = self._skipped
         for index, part in self._ranked:
             ordered = part.ordered

@@ -43,6 +43,7 @@ from .pushes import AssetPush
 from .recording import PageRecord
 from .resolver import RequestUrls
 from .state import PushState
+from .uri import names_host
 
 #: The kinds of :class:`LinkSource`, in merge order.
 RECORDED = "recorded"
@@ -282,12 +283,14 @@ def header_candidates(links: PageLinks, state: PushState) -> Sequence[Link]:
     ordered: Sequence[Link]
     if isinstance(links, LinkSet):
         ordered = named = links.by_priority()
+        if not links.names_hosts:
+            return ordered  # most pages name no other origin
     else:
         ordered = LinkStream(links.by_priority(), links.shortest)
         # What decides the preconnects, without making every link.
         named = links.origin_links()
     # Most pages name no other origin: the page's own is looked up only for those that do.
-    if not state.settings.preconnect or not any("//" in link.url[:8] for link in named):
+    if not state.settings.preconnect or not any(names_host(link.url) for link in named):
         return ordered
     leading = preconnects(named, request.host_url.rstrip("/").lower())
     if not is_stream(ordered):
@@ -325,7 +328,7 @@ def preconnects(links: Iterable[Link], page_origin: str) -> list[Link]:
 
 def _origin(url: str, page_origin: str) -> str | None:
     """The origin (``scheme://host[:port]``) a URL is fetched from; ``None`` for a path."""
-    if "//" not in url[:8]:
+    if not names_host(url):
         return None  # a path or a relative URL: the page's own origin
     try:
         parts = urlsplit(url)
@@ -376,8 +379,6 @@ def fit_links(links: Iterable[Link], max_links: int, max_bytes: int) -> list[Lin
     In priority order, a link that does not fit is skipped and the next ones are still
     tried: one long signed URL mentioned first must not push out ten small links that fit.
     """
-    if type(links) is list and len(links) <= max_links and header_size(links) + 2 <= max_bytes:
-        return links  # all fit (the field's value and its two bytes): the common case
     kept: list[Link] = []
     # What the field costs so far, counted as field_size counts it: its value and two bytes
     # (each link adds its length and a ", " before it, or the field's two for the first).

@@ -19,6 +19,12 @@ def is_url(asset: str) -> bool:
     return asset.startswith("/") or _SCHEME.match(asset) is not None
 
 
+def names_host(url: str) -> bool:
+    """Whether a link target (encoded) may name a host: ``scheme://`` or ``//`` at its
+    start. A quick test for the hot path: what says which host is ``urlsplit``."""
+    return "//" in url[:8]
+
+
 def is_full_url(asset: str) -> bool:
     """Whether ``asset`` names its own origin (``https://...``, ``//host/...``): it is taken
     as given, whatever the app's script root."""

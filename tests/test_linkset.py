@@ -185,3 +185,16 @@ def test_full_urls_are_grouped_by_scheme_host_relation_and_cors_mode() -> None:
         ("https", "cdn.example", "modulepreload", True): [5],  # modules are CORS requests
     }
     assert part.by_origin() is part.by_origin()  # worked out once
+
+
+def test_a_set_knows_whether_it_names_another_host_and_its_copy_too() -> None:
+    # What lets a header skip the preconnect scan: only full URLs can name a host.
+    links = LinkSet()
+    links.add(build_link("/static/app.css"))
+    links.add(build_link("css/app.css"))
+    assert not links.names_hosts and not links.copy().names_hosts
+    links.add(build_link("//cdn.example/app.js"))
+    assert links.names_hosts and links.copy().names_hosts
+    other = LinkSet()
+    other.include(links)
+    assert other.names_hosts
