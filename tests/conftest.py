@@ -3,6 +3,7 @@ built as every push builds them, and the fuzzing app (:mod:`tests.fuzzing`)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -90,3 +91,13 @@ def static_blueprint(name: str, folder: Path) -> Blueprint:
     return Blueprint(
         name, __name__, static_folder=str(folder), static_url_path="/static", url_prefix=f"/{name}"
     )
+
+
+def run_in_threads(work: Callable[[int], None], count: int) -> None:
+    """Run ``work(0)`` to ``work(count - 1)`` each in its own thread, all at once, and wait
+    for every one to end."""
+    threads = [threading.Thread(target=work, args=(number,)) for number in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

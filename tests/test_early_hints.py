@@ -35,7 +35,7 @@ from flask_push_templates.hint_policy import (
 from flask_push_templates.learning import EarlyHintsState, TemplateLearner, common_templates
 from flask_push_templates.settings import DEFAULTS, Settings
 from flask_push_templates.state import get_state
-from tests.conftest import AppFactory, links_of, targets_of, write
+from tests.conftest import AppFactory, links_of, run_in_threads, targets_of, write
 from tests.linkheader import ParsedLink, parse_link_header
 
 Hints = list[list[tuple[str, str]]]
@@ -525,11 +525,7 @@ def test_learner_is_thread_safe() -> None:
         except BaseException as error:  # pragma: no cover - the assertion reports it
             errors.append(error)
 
-    threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(work, 8)
     assert errors == []
     assert len(learner.endpoints()) == 5
     for endpoint in learner.endpoints():
@@ -552,11 +548,7 @@ def test_learner_loses_no_variant_when_threads_learn_the_same_endpoint_at_once()
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
     try:
-        threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_in_threads(work, 8)
     finally:
         sys.setswitchinterval(interval)
     assert len(learner.endpoints()) == 1000

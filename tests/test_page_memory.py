@@ -4,7 +4,6 @@ its ``Link`` header is its render's, built for its own request (issue 14, findin
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from werkzeug.test import TestResponse
 from flask_push_templates import ConfigError, PushTemplates, http2push, push_url, push_url_for
 from flask_push_templates.state import get_state
 from tests.cli.helpers import invoke
-from tests.conftest import AppFactory, links_of, targets_of
+from tests.conftest import AppFactory, links_of, run_in_threads, targets_of
 
 TEMPLATES = {
     "layout.html": "{% push 'layout.css' %}{% block body %}{% endblock %}",
@@ -203,11 +202,7 @@ def test_concurrent_hits_get_their_own_pages_links(make_app: AppFactory) -> None
             if targets != slug_targets(slug):
                 wrong.append(f"{slug}: {targets}")
 
-    threads = [threading.Thread(target=browse, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(browse, 6)
     assert wrong == []
 
 
