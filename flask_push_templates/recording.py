@@ -99,7 +99,7 @@ class PageRecord:
     ) -> PageRecord:
         """The record of a page before it runs: the templates it is predicted to render
         and its view's manifests, nothing pushed yet."""
-        record = cls(state, state.resolver.for_request())
+        record = cls(state)  # its resolver is the request's, made when first needed
         record.templates = templates
         record.view_manifests = view_manifests
         return record

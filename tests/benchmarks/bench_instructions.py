@@ -27,6 +27,9 @@ import shutil
 import subprocess
 import sys
 
+# This folder is the script's, so first on sys.path: the apps the timed benchmark measures.
+import bench_server_overhead as apps
+
 TARGETS = {1: 1.05, 10: 1.02, 50: 0.90}
 SHORT, LONG = 100, 600
 KINDS = ("floor", "extension")
@@ -34,8 +37,6 @@ KINDS = ("floor", "extension")
 
 def serve(kind: str, count: int, requests: int) -> None:
     """Serve ``requests`` requests of app ``kind`` (run under callgrind by :func:`count`)."""
-    import bench_server_overhead as apps  # this folder is the script's: first on sys.path
-
     app = apps.bare_app(count, with_floor=True) if kind == "floor" else apps.extension_app(count)
     client = app.test_client()
     for _ in range(50):  # compiled templates, filled caches: the steady state
