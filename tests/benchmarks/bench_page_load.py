@@ -3,8 +3,8 @@
 Method
 ------
 ``example_app`` is served by gunicorn (1 worker, gthread, 4 threads) and loaded by
-headless Debian Chromium (Playwright) through ``delay_proxy.py``, an asyncio TCP proxy on
-loopback that models each direction as a link: a bandwidth bottleneck (``--mbps``,
+headless Debian Chromium (Playwright) through ``tests/e2e/delay_proxy.py``, an asyncio TCP
+proxy on loopback that models each direction as a link: a bandwidth bottleneck (``--mbps``,
 default 10 Mbit/s; 0: none) with a queue of one bandwidth-delay product, then a delay of
 RTT/2 (``--rtt-ms``, default 150 ms; the TCP handshake is charged one RTT too). Chromium's
 own throttling (CDP ``Network.emulateNetworkConditions``) is not used: it delays
@@ -158,15 +158,14 @@ from urllib.parse import urljoin, urlsplit
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parents[1]
-# Run as a script, so neither the repository (tests.e2e, example_app, the package under
-# test) nor this directory (delay_proxy) is importable yet; the checkout comes first so
-# that its package is measured, not an installed copy.
-sys.path[:0] = [str(REPO), str(BENCH_DIR)]
-
-from delay_proxy import DelayingProxy, delaying_proxy  # noqa: E402
+# Run as a script, so the repository (tests.e2e, example_app, the package under test) is
+# not importable yet; the checkout comes first so that its package is measured, not an
+# installed copy. gunicorn gets this directory too, for bench_app.
+sys.path.insert(0, str(REPO))
 
 from tests.e2e import browser as e2e_browser  # noqa: E402
 from tests.e2e import fronts, servers  # noqa: E402
+from tests.e2e.delay_proxy import DelayingProxy, delaying_proxy  # noqa: E402
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
