@@ -56,6 +56,11 @@ _CHUNK = 16384
 _MIN_QUEUE = 4 * _CHUNK
 #: SO_RCVBUF of the proxy's sockets (the kernel doubles it for bookkeeping).
 _SOCKET_BUFFER = 32768
+#: A round trip that leaves Chromium ready for a 103 when it arrives, as any real network
+#: does. On bare loopback Chromium 156 loses a 103 that comes back before its HTTP/2
+#: transaction has begun to read response headers (PROTOCOL.md; measured in
+#: tests/e2e/test_fronts.py): a test that asserts the 103 was used routes it through this.
+HINT_SAFE_RTT = 0.020
 
 
 class _Link:
@@ -236,6 +241,10 @@ class DelayingProxy:
     def __init__(self, process: subprocess.Popen[str], port: int) -> None:
         self.process = process
         self.port = port
+
+    def origin(self, scheme: str) -> str:
+        """``scheme://127.0.0.1:port``: where a client reaches the upstream through us."""
+        return f"{scheme}://{LOOPBACK}:{self.port}"
 
     def drop_connections(self) -> int:
         """Close every connection through the proxy; return how many there were."""

@@ -49,7 +49,7 @@ import pytest
 from tests.linkheader import parse_link_fields
 
 from . import browser, fronts
-from .delay_proxy import delaying_proxy
+from .delay_proxy import HINT_SAFE_RTT, delaying_proxy
 from .example_servers import REPO, example_gunicorn
 from .servers import LOOPBACK, Pki, RunningServer, require
 
@@ -75,8 +75,6 @@ EXPECTED_HINTS = {
     "/static/img/logo.svg",
 }
 NAVIGATION_HEADERS = "Sec-Fetch-Mode: navigate\r\nSec-Fetch-Dest: document\r\n"
-#: The round trip between a front and gunicorn (see the module's docstring).
-UPSTREAM_RTT = 0.020
 
 
 def gunicorn_103_targets(server: RunningServer, path: str) -> list[str]:
@@ -148,7 +146,7 @@ def front(
 ) -> Iterator[fronts.Front]:
     require("caddy" if request.param == "caddy" else "apache2")
     with (
-        delaying_proxy(upstream.port, UPSTREAM_RTT) as link,
+        delaying_proxy(upstream.port, HINT_SAFE_RTT) as link,
         fronts.front(request.param, link.port, REPO / "example_app", pki.server) as running,
     ):
         yield running
