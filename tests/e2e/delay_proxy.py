@@ -27,7 +27,7 @@ preloads it starts are held back as well, and their effect on load time disappea
 Run it in its own process (so that the benchmark's Python, Playwright and the browser
 cannot hold up the forwarding)::
 
-    python delay_proxy.py --upstream-port 8443 --rtt-ms 150 --mbps 10
+    python tests/e2e/delay_proxy.py --upstream-port 8443 --rtt-ms 150 --mbps 10
 
 It listens on a free loopback port and prints ``listening on PORT`` once it accepts
 connections; :func:`delaying_proxy` starts it that way and stops it on exit. A line
