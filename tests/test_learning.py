@@ -37,6 +37,22 @@ def test_an_endpoint_is_hinted_again_once_its_refusal_is_older_than_its_latest_3
     assert sorted(hinted_targets(sent)) == ADMIN_ASSETS
 
 
+def test_the_learner_keeps_the_bounds_the_readme_states() -> None:
+    # README, "What is learned": 1024 endpoints, 8 template sets per endpoint and kind, 32
+    # names per set; the least recent is forgotten first.
+    learner = TemplateLearner()
+    for number in range(1025):
+        learner.learn(f"e{number}", ["page.html"])
+    assert learner.endpoints() == [f"e{number}" for number in range(1, 1025)]
+    for number in range(9):
+        learner.learn("e1", [f"v{number}.html"], credentialed=True)
+    sets = [(f"v{number}.html",) for number in range(1, 9)]
+    assert learner.variants("e1", credentialed=True) == sets
+    names = [f"t{number}.html" for number in range(33)]
+    learner.learn("e1", names)
+    assert learner.variants("e1") == [("page.html",), tuple(names[:32])]
+
+
 def test_a_caller_that_names_no_kind_of_request_reads_only_what_requests_without_credentials_taught(
     make_app: AppFactory,
 ) -> None:
