@@ -46,7 +46,7 @@ assets. An endpoint whose recent answers to page requests include a redirect or 
 (3xx but 304, 4xx, 5xx) gets no hint, deployed or learned, for either kind; the
 prediction never grows (a template one of the endpoint's pages did not pull in is never
 predicted); answers that are not pages (``PUSH_MIMETYPES``), JSON say, switch the hints
-off only while they are not fewer than the pages; a page that rendered no template (a
+off only while they outnumber the pages; a page that rendered no template (a
 cached view's hit) teaches nothing; a 304 teaches nothing (a 103 may precede a 304: it
 leaves before the view decides). ``PUSH_EARLY_HINTS_EXCLUDE`` lists endpoints (names or
 ``fnmatch`` patterns) that never get a hint: for pages that differ between visitors who

@@ -25,7 +25,7 @@ view, so before authentication):
   that kind since it was first learned pulled in (:attr:`_Pages.shared`), so requests
   for one kind of page cannot make its assets everyone's, however many there are;
 * answers that are not pages (JSON to a navigation-like GET) switch hints off only when
-  they are not fewer than the pages among the recent answers, not by one request.
+  they outnumber the pages among the recent answers, not by one request.
 
 Each of these can only take hints away, which costs time, never another visitor's data.
 A deployed map (``PUSH_EARLY_HINTS_TEMPLATES``) is the user's declaration and is hinted

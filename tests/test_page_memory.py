@@ -293,3 +293,35 @@ def test_two_cached_views_with_the_same_body_keep_their_own_links(make_app: AppF
     for _ in range(2):  # misses, then hits
         assert targets_of(client.get("/a")) == ["/static/a.css"]
         assert targets_of(client.get("/b")) == ["/static/b.css"]
+
+
+def test_a_cached_view_replaced_by_an_uncached_one_is_no_longer_remembered(
+    make_app: AppFactory,
+) -> None:
+    app, _ = cached_app(make_app)
+    memory = get_state(app).page_memory
+    assert memory.caches("page")
+
+    def fresh(slug: str) -> str:
+        return render_template("slug.html", slug=slug)
+
+    app.view_functions["page"] = fresh  # Flask's way to replace a view
+    assert targets_of(app.test_client().get("/p/new")) == slug_targets("new")
+    assert not memory.caches("page")
+    assert len(memory) == 0  # its body is no longer hashed
+
+
+def test_a_view_with_one_of_flask_cachings_attributes_only_is_not_taken_for_a_cached_one(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(templates=TEMPLATES)
+
+    def own() -> str:
+        return render_template("slug.html", slug="own")
+
+    own.uncached = own  # type: ignore[attr-defined]  # as another decorator may name it
+    app.add_url_rule("/", "own", own)
+    memory = get_state(app).page_memory
+    assert not memory.active
+    assert targets_of(app.test_client().get("/")) == ["/static/own.png"]
+    assert len(memory) == 0
