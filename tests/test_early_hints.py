@@ -678,7 +678,7 @@ def test_static_files_never_get_a_103(make_app: AppFactory) -> None:
         assert sent == []  # not even the app manifest, on the first request
 
 
-def test_an_endpoint_serving_json_is_not_hinted_while_json_is_not_the_minority(
+def test_an_endpoint_serving_json_is_not_hinted_while_json_answers_outnumber_its_pages(
     make_app: AppFactory,
 ) -> None:
     app = page_app(make_app)
