@@ -57,9 +57,14 @@ _MIN_QUEUE = 4 * _CHUNK
 #: SO_RCVBUF of the proxy's sockets (the kernel doubles it for bookkeeping).
 _SOCKET_BUFFER = 32768
 #: A round trip that leaves Chromium ready for a 103 when it arrives, as any real network
-#: does. On bare loopback Chromium 156 loses a 103 that comes back before its HTTP/2
-#: transaction has begun to read response headers (PROTOCOL.md; measured in
-#: tests/e2e/test_fronts.py): a test that asserts the 103 was used routes it through this.
+#: does: a test that asserts the 103 was used routes it through this. On bare loopback a
+#: 103 can come back within a millisecond of the request leaving (or in the same read as
+#: the server's SETTINGS), before Chromium 156's HTTP/2 transaction has begun to wait for
+#: response headers, and ``SpdyHttpStream::OnEarlyHintsReceived`` keeps a 103 only if it
+#: waits: the net-log then shows ``HTTP2_SESSION_RECV_HEADERS :status: 103`` before
+#: ``HTTP_TRANSACTION_READ_HEADERS`` begins, and no
+#: ``HTTP_TRANSACTION_READ_EARLY_HINTS_RESPONSE_HEADERS`` (a trap PROTOCOL.md records;
+#: measured in tests/e2e/test_fronts.py).
 HINT_SAFE_RTT = 0.020
 
 

@@ -17,18 +17,13 @@ Chromium 156):
 * no file is requested twice, neither by the browser nor at the front's access log;
 * every static file is served by the front: gunicorn's access log shows only the page
   and the ``/api/stats`` JSON;
-* each front reaches gunicorn through :mod:`delay_proxy`, with a 20 ms round trip (an
-  app server in the next zone), because Chromium 156 loses a 103 that comes back faster
-  than it gets ready for it: ``SpdyHttpStream::OnEarlyHintsReceived`` keeps a 103 only
-  if the transaction already waits for response headers. On bare loopback the 103
-  sometimes arrives within a millisecond of the request leaving (or in the same read as
-  the server's SETTINGS), before that wait has begun; Chromium's net-log then shows
-  ``HTTP2_SESSION_RECV_HEADERS :status: 103`` before ``HTTP_TRANSACTION_READ_HEADERS``
-  begins, and no ``HTTP_TRANSACTION_READ_EARLY_HINTS_RESPONSE_HEADERS`` (a trap
-  PROTOCOL.md records). That lost the 103 in 18 of 64 loads through Caddy in fresh
-  browsers, and failed this test about once in three runs. With the delay, 60 of 60 loads
-  (30 per front) used it. It sits behind the front, so that Chromium still talks to the
-  front's own host and port (Caddy logs only requests for those).
+* each front reaches gunicorn through :mod:`delay_proxy`, with a 20 ms round trip
+  (:data:`~.delay_proxy.HINT_SAFE_RTT`, an app server in the next zone), because
+  Chromium 156 loses a 103 that comes back faster than it gets ready for it. On bare
+  loopback that lost the 103 in 18 of 64 loads through Caddy in fresh browsers, and
+  failed this test about once in three runs; with the delay, 60 of 60 loads (30 per
+  front) used it. It sits behind the front, so that Chromium still talks to the front's
+  own host and port (Caddy logs only requests for those).
 * HTTP/3 works on loopback too, with Caddy (which listens for QUIC on the same port by
   default): Chromium started with ``--origin-to-force-quic-on`` (and without
   ``--disable-quic``) gets the 103 over HTTP/3 and uses it, once the Caddyfile names a
